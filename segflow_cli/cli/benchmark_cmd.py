@@ -1,0 +1,5 @@
+"""`segflow benchmark` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+from . import app

@@ -1,0 +1,52 @@
+"""Shared CLI plumbing: the error guard and the option types every command reuses.
+
+Nothing here imports torch: `segflow --help` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Annotated, Callable, TypeVar
+
+import typer
+
+from ..errors import SegflowError
+
+F = TypeVar("F", bound=Callable)
+
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="auto|cuda|mps|cpu (auto: cuda, then mps, then cpu)")
+]
+PrecisionOpt = Annotated[
+    str, typer.Option("--precision", help="fp32|fp16|bf16 (autocast only where the device supports it)")
+]
+WeightsOpt = Annotated[
+    str,
+    typer.Option("--weights", help="registry name (see `segflow info`) or path to a .safetensors file"),
+]
+DEFAULT_WEIGHTS = "segflow-lite"
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit non-zero (no traceback)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guard(fn: F) -> F:
+    """Turn SegflowError (and a few OS errors users cause) into one-line errors; Ctrl-C exits 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SegflowError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            fail(f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc))
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
