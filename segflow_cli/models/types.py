@@ -23,3 +23,26 @@ class SegFlowOutput:
     flow: torch.Tensor
     flow_preds: list[torch.Tensor] = field(default_factory=list)
     seg_preds: list[torch.Tensor] = field(default_factory=list)
+
+
+def check_inputs(
+    image1: torch.Tensor,
+    image2: torch.Tensor,
+    prior: torch.Tensor | None = None,
+    flow_init: torch.Tensor | None = None,
+) -> None:
+    """Raise a ValueError naming the offending shapes unless the inputs fit the model contract.
+
+    image1, image2: (B, 3, H, W) float RGB in [0, 1]; prior: (B, K, H, W) in [0, 1];
+    flow_init: (B, 2, H, W) flow image1 -> image2 in pixels.
+    """
+    s1, s2 = tuple(image1.shape), tuple(image2.shape)
+    if image1.dim() != 4 or image1.shape[1] != 3:
+        raise ValueError(f"image1 must be (B, 3, H, W) RGB, got {s1}")
+    if s1 != s2:
+        raise ValueError(f"image1 and image2 must have the same shape, got {s1} and {s2}")
+    b, _, h, w = s1
+    if prior is not None and (prior.dim() != 4 or prior.shape[0] != b or tuple(prior.shape[-2:]) != (h, w)):
+        raise ValueError(f"prior must be (B, K, H, W) = ({b}, K, {h}, {w}), got {tuple(prior.shape)}")
+    if flow_init is not None and tuple(flow_init.shape) != (b, 2, h, w):
+        raise ValueError(f"flow_init must be (B, 2, H, W) = ({b}, 2, {h}, {w}), got {tuple(flow_init.shape)}")
