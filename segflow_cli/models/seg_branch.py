@@ -1,0 +1,54 @@
+"""Segmentation branch of segflow-lite: an FPN-style decoder over the trunk features.
+
+It reads fused flow features at the fusion strides and, per tracked object, a mask prior (the
+previous mask warped by flow). Objects are folded into the batch, so the trunk runs once per frame.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def _conv_bn(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SegDecoder(nn.Module):
+    """Top-down decoder from stride 32 to stride 4 with prior and flow-feature inputs.
+
+    forward(trunk, fused, prior, objects):
+      trunk {s: (B, C_s, H/s, W/s)} for s in (4, 8, 16, 32); fused {s: (B, F, H/s, W/s)} at fusion
+      strides; prior (B*K, 1, H, W) in [0, 1] (objects folded into the batch, K = ``objects``).
+    Returns logits (B*K, 1, H/4, W/4).
+    """
+
+    def __init__(
+        self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64
+    ) -> None:
+        super().__init__()
+        self.fusion_strides = tuple(fusion_strides)
+        self.lateral = nn.ModuleDict()
+        for s, c in trunk_channels.items():
+            extra = fusion_channels if s in self.fusion_strides else 0
+            self.lateral[str(s)] = nn.Conv2d(c + extra, width, 1)
+        # The prior enters at every decoder stride <= 16 through its own small encoder.
+        self.prior_enc = nn.ModuleDict({str(s): nn.Conv2d(1, width, 3, 1, 1) for s in (4, 8, 16)})
+        self.smooth = nn.ModuleDict({str(s): _conv_bn(width, width) for s in (4, 8, 16)})
+        self.head = nn.Sequential(_conv_bn(width, width // 2), nn.Conv2d(width // 2, 1, 1))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def forward(self, trunk, fused, prior: torch.Tensor, objects: int) -> torch.Tensor:
+        def lat(s: int) -> torch.Tensor:
+            x = torch.cat([trunk[s], fused[s]], 1) if s in self.fusion_strides else trunk[s]
+            return self.lateral[str(s)](x).repeat_interleave(objects, dim=0)
+
+        x = lat(32)
+        for s in (16, 8, 4):
+            y = lat(s)
+            x = F.interpolate(x, size=y.shape[-2:], mode="bilinear", align_corners=False) + y
+            x = x + self.prior_enc[str(s)](F.adaptive_avg_pool2d(prior * 2.0 - 1.0, y.shape[-2:]))
+            x = self.smooth[str(s)](x)
+        return self.head(x)

@@ -1,0 +1,99 @@
+"""segflow-lite: the SegFlow composition sized for CPU training and inference.
+
+Only composes the parts: LiteTrunk (segmentation encoder), FlowPyramid + PyramidFlowDecoder (flow
+branch), BidirectionalFusion, SegDecoder. See config.LiteConfig for the knobs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import LiteConfig
+from .encoders import FlowPyramid, LiteTrunk
+from .flow_branch import PyramidFlowDecoder, backward_warp
+from .fusion import BidirectionalFusion
+from .padding import InputPadder
+from .seg_branch import SegDecoder
+from .types import SegFlowOutput, check_inputs
+
+STRIDE = 32  # the trunk's output stride; inputs are padded to a multiple of it
+
+
+class SegFlowLite(nn.Module):
+    """forward(image1, image2, *, prior=None, flow_init=None) -> SegFlowOutput.
+
+    image1, image2: (B, 3, H, W) RGB in [0, 1], any H, W (padded inside, outputs unpadded).
+    prior: (B, K, H, W) per-object probabilities aligned with image1 (previous masks warped to it),
+        or None for a generic foreground (K = 1).
+    flow_init: (B, 2, H, W) initial flow image1 -> image2 (e.g. DIS) that the flow branch refines.
+    prev_probs: (B, K, H, W) object probabilities of image2; warped to image1 by the predicted flow
+        (gradient stopped) they become the prior. This is how a video session tracks objects:
+        image1 = current frame, image2 = previous frame, so the flow is the backward flow.
+    """
+
+    supports_prev_probs = True
+
+    def __init__(self, *, config: LiteConfig = LiteConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.trunk = LiteTrunk(pretrained=config.trunk_pretrained)
+        self.flow_pyramid = FlowPyramid(channels=config.flow_channels)
+        pyramid_strides = tuple(2 ** (i + 1) for i in range(len(config.flow_channels)))
+        self.flow_strides = tuple(s for s in reversed(pyramid_strides) if s >= 4)  # coarse -> fine
+        trunk_ch = dict(zip(LiteTrunk.strides, LiteTrunk.channels))
+        self.fusion = BidirectionalFusion(
+            strides=config.fusion_strides, trunk_channels=trunk_ch, flow_feature_channels=32, channels=config.fusion_channels
+        )
+        self.flow_decoder = PyramidFlowDecoder(
+            feat_channels=dict(zip(pyramid_strides, config.flow_channels)), strides=self.flow_strides,
+            corr_radius=config.corr_radius, fusion_strides=config.fusion_strides, fusion_channels=config.fusion_channels,
+        )
+        self.seg_decoder = SegDecoder(
+            trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
+            fusion_channels=config.fusion_channels, width=config.decoder_channels,
+        )
+
+    def seg_modules(self) -> list[nn.Module]:
+        """What the segmentation phase trains (the flow phase freezes these)."""
+        return [self.trunk, self.seg_decoder, self.fusion.to_seg]
+
+    def flow_modules(self) -> list[nn.Module]:
+        """What the flow phase trains (the segmentation phase freezes these)."""
+        return [self.flow_pyramid, self.flow_decoder, self.fusion.to_flow]
+
+    def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None) -> SegFlowOutput:
+        check_inputs(image1, image2, prior, flow_init)
+        if prev_probs is not None:
+            if prior is not None:
+                raise ValueError("give either prior or prev_probs, not both")
+            check_inputs(image1, image2, prev_probs)
+        padder = InputPadder(image1.shape, stride=STRIDE)
+        im1, im2 = padder.pad(image1, image2)
+        b, _, hp, wp = im1.shape
+        init = None if flow_init is None else padder.pad(flow_init)[0]
+
+        trunk = dict(zip(LiteTrunk.strides, self.trunk(im1)))
+        pyr = self.flow_pyramid(torch.cat([im1, im2], dim=0))  # one pass for both frames
+        strides = [2 ** (i + 1) for i in range(len(pyr))]
+        f1 = {s: x[:b] for s, x in zip(strides, pyr)}
+        f2 = {s: x[b:] for s, x in zip(strides, pyr)}
+        flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
+        fused = self.fusion.flow_to_seg(level_feats, dict(zip(self.flow_strides, flows)))
+        flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
+        flow = flow if init is None else init + flow
+
+        if prev_probs is not None:
+            prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
+        elif prior is not None:
+            prior = padder.pad(prior)[0]
+        k = 1 if prior is None else prior.shape[1]
+        pr = im1.new_full((b, 1, hp, wp), 0.5) if prior is None else prior.reshape(b * k, 1, hp, wp)
+        logits = self.seg_decoder(trunk, fused, pr, k)
+        # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
+        logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
+        logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
+        return SegFlowOutput(
+            seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[]
+        )
