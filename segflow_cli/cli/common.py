@@ -50,3 +50,16 @@ def guard(fn: F) -> F:
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_size(text: str, option: str) -> tuple[int, int]:
+    """'WxH' -> (W, H) with a one-line error naming the option."""
+    from ..errors import SegflowError
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SegflowError(f"{option} {text!r}: expected WIDTHxHEIGHT, e.g. 384x320") from None
+    if w <= 0 or h <= 0:
+        raise SegflowError(f"{option} {text!r}: width and height must be positive")
+    return w, h

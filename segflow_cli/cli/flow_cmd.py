@@ -1,5 +1,64 @@
-"""`segflow flow` (placeholder until its issue lands)."""
+"""`segflow flow A B`: optical flow between two images with the joint network."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
 from . import app
+from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, WeightsOpt, guard
+
+
+@app.command("flow")
+@guard
+def flow_command(
+    image1: Annotated[Path, typer.Argument(help="first image (flow goes from it)")],
+    image2: Annotated[Path, typer.Argument(help="second image")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
+    formats: Annotated[Optional[list[str]], typer.Option("--format", help="also write kitti (16-bit png) and/or npy")] = None,
+    method: Annotated[str, typer.Option("--method", help="segflow (the joint network) or dis (OpenCV DIS)")] = "segflow",
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side)")] = 1024,
+    weights: WeightsOpt = DEFAULT_WEIGHTS,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
+) -> None:
+    """Flow from IMAGE1 to IMAGE2: writes OUT/flow.flo and OUT/flow.png (colour wheel)."""
+    from ..errors import SegflowError
+    from ..io import flow_to_color, read_image, write_flo, write_image, write_kitti_flow
+
+    extra = set(formats or [])
+    if extra - {"kitti", "npy"}:
+        raise SegflowError(f"--format {', '.join(sorted(extra - {'kitti', 'npy'}))}: choose kitti and/or npy")
+    a, b = read_image(image1), read_image(image2)
+    if a.shape != b.shape:
+        raise SegflowError(f"the images differ in size ({a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}); give frames of one video")
+    flow = estimate_pair(a, b, method=method, weights=weights, device=device, precision=precision, max_size=max_size)
+    out.mkdir(parents=True, exist_ok=True)
+    write_flo(out / "flow.flo", flow)
+    write_image(out / "flow.png", flow_to_color(flow))
+    if "kitti" in extra:
+        write_kitti_flow(out / "flow_kitti.png", flow)
+    if "npy" in extra:
+        import numpy as np
+
+        tmp = out / "flow.npy.tmp.npy"
+        np.save(tmp, flow)
+        tmp.replace(out / "flow.npy")
+    typer.echo(f"flow {a.shape[1]}x{a.shape[0]} -> {out}/flow.flo, {out}/flow.png")
+
+
+def estimate_pair(a, b, *, method: str, weights: str, device: str, precision: str, max_size: int):
+    """(H, W, 3) uint8 x2 -> (H, W, 2) float32 flow a -> b."""
+    if method == "dis":
+        from ..inference.classical import dis_flow
+
+        return dis_flow(a, b)
+    if method != "segflow":
+        from ..errors import SegflowError
+
+        raise SegflowError(f"unknown --method {method!r}; use segflow or dis")
+    from ..inference import load_flow_estimator
+
+    return load_flow_estimator(weights=weights, device=device, precision=precision, max_size=max_size)(a, b)

@@ -1,5 +1,48 @@
-"""`segflow train` (placeholder until its issue lands)."""
+"""`segflow train`: a thin wrapper over segflow_cli.train.train (alternating SegFlow training)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
 from . import app
+from .common import DeviceOpt, PrecisionOpt, guard, parse_size
+
+
+@app.command("train")
+@guard
+def train_command(
+    out: Annotated[Path, typer.Option("--out", help="run folder: checkpoint.pt, log.jsonl, weights.safetensors")] = Path("runs/lite"),
+    config: Annotated[str, typer.Option("--config", help="network: lite|paper")] = "lite",
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="synthetic, or KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder); repeatable")] = None,
+    steps: Annotated[int, typer.Option("--steps")] = 2000,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 8,
+    lr: Annotated[float, typer.Option("--lr")] = 3e-4,
+    schedule: Annotated[str, typer.Option("--schedule", help="alternate (paper) or joint")] = "alternate",
+    switch_every: Annotated[int, typer.Option("--switch-every", help="steps per phase when alternating")] = 250,
+    size: Annotated[str, typer.Option("--size", help="training crop WxH, multiples of 32")] = "384x320",
+    workers: Annotated[int, typer.Option("--workers", help="DataLoader worker processes")] = 2,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    resume: Annotated[bool, typer.Option("--resume", help="continue from OUT/checkpoint.pt")] = False,
+    init: Annotated[Optional[str], typer.Option("--init", help="start from these weights (name or path)")] = None,
+    val_every: Annotated[int, typer.Option("--val-every")] = 200,
+    ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 50,
+    textures: Annotated[Optional[list[str]], typer.Option("--textures", help="folder of your own images for scene textures")] = None,
+    device: DeviceOpt = "auto",
+    precision: PrecisionOpt = "fp32",
+) -> None:
+    """Train the joint network on generated scenes (alternating segmentation and flow phases)."""
+    if config not in ("lite", "paper"):
+        raise typer.BadParameter("--config must be lite or paper")
+    from ..train import TrainConfig, train
+
+    cfg = TrainConfig(
+        out=out, model=config, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule, switch_every=switch_every,
+        size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
+        init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
+        textures=tuple(textures or ()),
+    )
+    result = train(cfg)
+    typer.echo(f"done at step {result['step']}; weights: {out / 'weights.safetensors'}; validation: {result['val']}")

@@ -2,7 +2,7 @@
 
 The segmentation side is trained for a few steps on randomly augmented copies of the first frame:
 a random affine, flip and colour jitter give image1 and its target mask, and a perturbed copy of
-that mask (shifted, dilated or eroded) is the prior, so the network learns this object's
+that mask (the training loop's perturbation) is the prior, so the network learns this object's
 appearance and how to correct a drifting prior. The flow side stays frozen.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..train.samples import perturb_mask
 from .aggregate import ids_to_onehot
 
 
@@ -29,15 +30,6 @@ def _augment(frame: np.ndarray, onehot: np.ndarray, rng: np.random.Generator):
         img, masks = img[:, ::-1], masks[:, :, ::-1]
     img = np.clip(img.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255)
     return np.ascontiguousarray(img), np.ascontiguousarray(masks)
-
-
-def _perturb(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A plausible wrong prior: the mask shifted and dilated or eroded a little."""
-    h, w = mask.shape
-    dx, dy = rng.integers(-w // 20 - 1, w // 20 + 2), rng.integers(-h // 20 - 1, h // 20 + 2)
-    m = cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_NEAREST)
-    k = np.ones((int(rng.integers(1, 8)),) * 2, np.uint8)
-    return cv2.dilate(m, k) if rng.random() < 0.5 else cv2.erode(m, k)
 
 
 def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_ids: list[int], size: tuple[int, int],
@@ -58,7 +50,7 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
                 k = int(rng.integers(len(object_ids)))
                 imgs.append(torch.from_numpy(img).permute(2, 0, 1) / 255.0)
                 targets.append(torch.from_numpy(masks[k] > 0.5).float()[None])
-                priors.append(torch.from_numpy(_perturb((masks[k] > 0.5).astype(np.uint8), rng)).float()[None])
+                priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng))[None])
             x = torch.stack(imgs).to(dev)
             out = model(x, x, prior=torch.stack(priors).to(dev))
             loss = F.binary_cross_entropy_with_logits(out.seg_logits, torch.stack(targets).to(dev))

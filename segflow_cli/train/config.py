@@ -1,0 +1,64 @@
+"""Frozen configuration of a training run (the CLI builds one; the loop never sees CLI arguments)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import SegflowError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Alternating SegFlow training.
+
+    schedule "alternate": phases take turns every ``switch_every`` steps (the other branch frozen),
+    in the order of ``phases``; "joint": both losses every step (synthetic samples carry both labels).
+    data: "synthetic" and/or "KIND=PATH" entries (davis, sintel, chairs, kitti, hd1k, folder).
+    size: training crop (W, H), multiples of 32 so every pyramid level tiles the labels.
+    """
+
+    out: Path
+    model: Literal["lite", "paper"] = "lite"
+    steps: int = 2000
+    batch_size: int = 8
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup: int = 100
+    schedule: Literal["alternate", "joint"] = "alternate"
+    phases: tuple[str, ...] = ("seg", "flow")
+    switch_every: int = 250
+    size: tuple[int, int] = (384, 320)
+    data: tuple[str, ...] = ("synthetic",)
+    workers: int = 2
+    seed: int = 0
+    resume: bool = False
+    init: str | None = None
+    log_every: int = 10
+    val_every: int = 200
+    val_samples: int = 32
+    ckpt_every: int = 50
+    device: str = "auto"
+    precision: str = "fp32"
+    textures: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        w, h = self.size
+        if w % 32 or h % 32 or w <= 0 or h <= 0:
+            raise SegflowError(f"--size {w}x{h}: width and height must be positive multiples of 32")
+        if self.schedule not in ("alternate", "joint"):
+            raise SegflowError(f"unknown schedule {self.schedule!r}; use alternate or joint")
+        bad = [p for p in self.phases if p not in ("seg", "flow")]
+        if bad or not self.phases:
+            raise SegflowError(f"phases must be seg and/or flow, got {self.phases}")
+        if self.steps < 1 or self.batch_size < 1 or self.switch_every < 1:
+            raise SegflowError("--steps, --batch-size and --switch-every must be at least 1")
+
+    def phase_at(self, step: int) -> str:
+        if self.schedule == "joint":
+            return "joint"
+        return self.phases[(step // self.switch_every) % len(self.phases)]
+
+    def to_dict(self) -> dict:
+        return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
