@@ -37,8 +37,8 @@ class PairRunner:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.model = model.to(self.device).eval()
-        if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
+        self.model = self.model.to(memory_format=torch.channels_last)
         self.max_size = int(max_size)
         cfg = getattr(model, "config", None)
         self.uses_dis_init = getattr(cfg, "flow_init", "none") == "dis"
