@@ -1,0 +1,113 @@
+"""Random layers of a scene: appearance (premultiplied RGBA canvas) plus motion over T frames."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import shapes, textures
+from .config import SceneConfig
+from .motion import LayerMotion, similarity
+
+
+@dataclass(frozen=True)
+class Layer:
+    canvas: np.ndarray  # (hc, wc, 4) uint8: RGB premultiplied by alpha, alpha 0..255
+    motion: LayerMotion  # canvas -> frame coordinates per frame
+    object_id: int  # 1..n for labelled objects (assigned back to front), 0 for background/stuff
+    gains: np.ndarray  # (T,) float32 lighting change of this layer (1 = none)
+
+
+def _premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha.astype(np.uint16)
+    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+    out[..., :3] = (rgb.astype(np.uint16) * a[..., None] + 127) // 255
+    out[..., 3] = alpha
+    return out
+
+
+def _gains(cfg: SceneConfig, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(cfg.frames, dtype=np.float32)
+    if not cfg.photometric or rng.random() < 0.5:
+        return np.ones(cfg.frames, np.float32)
+    return (1 + rng.uniform(-0.5, 0.5) * cfg.max_brightness * t).astype(np.float32)
+
+
+def _wobble(cfg: SceneConfig, rng: np.random.Generator, wc: float, hc: float,
+            strength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Amplitudes (T, 2), frequencies (2,), phases (T, 2) of the two smooth shears."""
+    t = np.arange(cfg.frames, dtype=np.float64)[:, None]
+    if strength <= 0 or rng.random() < 0.3:  # some layers move rigidly
+        return np.zeros((cfg.frames, 2)), np.zeros(2), np.zeros((cfg.frames, 2))
+    amax = strength * np.array([wc, hc])  # S1 moves u (width axis), S2 moves v
+    amp = np.clip(rng.uniform(-1, 1, 2) * amax + rng.uniform(-0.5, 0.5, 2) * amax * t, -amax, amax)
+    freq = 2 * math.pi / (rng.uniform(0.7, 2.0, 2) * np.array([hc, wc]))  # S1 varies along v, S2 along u
+    phase = rng.uniform(0, 2 * math.pi, 2) + rng.uniform(-0.6, 0.6, 2) * t
+    return amp, freq, phase
+
+
+def background(cfg: SceneConfig, rng: np.random.Generator, photo: np.ndarray | None) -> Layer:
+    """Full-frame layer 0; the caller renders it with reflected borders so it never runs out.
+    The camera moves it by a smooth projective transform plus a mild bend."""
+    w, h = cfg.size
+    wc, hc = round(w * 1.3), round(h * 1.3)
+    rgb = textures.texture(wc, hc, rng, photo=photo, photo_prob=cfg.photo_prob)
+    t = np.arange(cfg.frames, dtype=np.float64)
+    d = rng.uniform(0, 2 * math.pi)
+    speed = cfg.camera_translation * w * rng.random() ** 1.5
+    acc = rng.normal(0, 0.1 * speed + 1e-9, 2)
+    rot = math.radians(cfg.camera_rotation) * rng.uniform(-1, 1)
+    zoom = math.log1p(cfg.camera_scale) * rng.uniform(-1, 1)
+    p0, dp = rng.uniform(-1, 1, (2, 2)) * cfg.camera_perspective / w
+    s0 = rng.uniform(1.0, 1.15)
+    mats = []
+    for ti in t:
+        off = speed * ti * np.array([math.cos(d), math.sin(d)]) + 0.5 * acc * ti * ti
+        m = similarity(w / 2 + off[0], h / 2 + off[1], rot * ti, s0 * math.exp(zoom * ti))
+        proj = np.eye(3)
+        proj[2, :2] = p0 + dp * ti
+        mats.append(m @ proj)
+    amp, freq, phase = _wobble(cfg, rng, wc, hc, 0.25 * cfg.nonrigid)
+    motion = LayerMotion(np.stack(mats), amp, freq, phase, np.array([wc / 2, hc / 2]))
+    return Layer(_premultiply(rgb, np.full((hc, wc), 255, np.uint8)), motion, 0, _gains(cfg, rng))
+
+
+def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray | None,
+               bg_rgb: np.ndarray, is_object: bool, tracked: bool) -> Layer:
+    """A shape with a texture and its own affine motion plus bend. ``tracked`` layers are
+    mid-sized objects whose centre stays inside the middle of the frame for all T frames."""
+    w, h, T = cfg.size[0], cfg.size[1], cfg.frames
+    lo, hi = (0.2, 0.45) if tracked else ((0.12, 0.55) if is_object else (0.3, 0.9))
+    aspect = math.exp(rng.uniform(-0.6, 0.6))
+    wc = int(np.clip(w * rng.uniform(lo, hi) * math.sqrt(aspect), 8, 1.2 * w))
+    hc = int(np.clip(w * rng.uniform(lo, hi) / math.sqrt(aspect), 8, 1.2 * h))
+    if rng.random() < cfg.similar_texture_prob:  # camouflage: the same texture as the background
+        rgb = textures.crop_photo(bg_rgb, wc, hc, rng)
+    else:
+        rgb = textures.texture(wc, hc, rng, photo=photo, photo_prob=cfg.photo_prob)
+    alpha = shapes.random_shape(wc, hc, rng, tex=rgb if photo is not None else None)
+    t = np.arange(T, dtype=np.float64)[:, None]
+    step = cfg.max_translation * w
+    if tracked:
+        start = rng.uniform(0.3, 0.7, 2) * (w, h)
+        end = rng.uniform(0.2, 0.8, 2) * (w, h)
+        vel = (end - start) / max(T - 1, 1)
+        vel *= min(1.0, step / max(float(np.linalg.norm(vel)), 1e-9))
+        acc = np.zeros(2)
+        zoom = rng.uniform(-1, 1) * min(math.log1p(cfg.max_scale), math.log(1.4) / max(T - 1, 1))
+    else:
+        start = rng.uniform(0, 1, 2) * (w, h)
+        d = rng.uniform(0, 2 * math.pi)
+        vel = step * rng.random() ** 1.5 * np.array([math.cos(d), math.sin(d)])
+        acc = rng.normal(0, 0.1 * float(np.linalg.norm(vel)) + 1e-9, 2)
+        zoom = rng.uniform(-1, 1) * math.log1p(cfg.max_scale)
+    pos = start + vel * t + 0.5 * acc * t * t
+    angle = rng.uniform(-math.pi, math.pi) + np.clip(rng.normal(0, 0.5), -1, 1) * math.radians(cfg.max_rotation) * t[:, 0]
+    shear = rng.uniform(-1, 1) * cfg.max_shear + rng.uniform(-0.5, 0.5) * cfg.max_shear * t[:, 0]
+    scale = rng.uniform(0.85, 1.15) * np.exp(zoom * t[:, 0])
+    mats = np.stack([similarity(pos[i, 0], pos[i, 1], angle[i], scale[i], shear[i]) for i in range(T)])
+    amp, freq, phase = _wobble(cfg, rng, wc, hc, cfg.nonrigid)
+    motion = LayerMotion(mats, amp, freq, phase, np.array([wc / 2, hc / 2]))
+    return Layer(_premultiply(rgb, alpha), motion, int(is_object), _gains(cfg, rng))
