@@ -30,9 +30,11 @@ def _premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def _gains(cfg: SceneConfig, rng: np.random.Generator) -> np.ndarray:
     t = np.arange(cfg.frames, dtype=np.float32)
-    if not cfg.photometric or rng.random() < 0.5:
+    # draw unconditionally: switching photometric effects off must not change the geometry drawn next
+    on, drift = rng.random() < 0.5, rng.uniform(-0.5, 0.5)
+    if not cfg.photometric or not on:
         return np.ones(cfg.frames, np.float32)
-    return (1 + rng.uniform(-0.5, 0.5) * cfg.max_brightness * t).astype(np.float32)
+    return (1 + drift * cfg.max_brightness * t).astype(np.float32)
 
 
 def _wobble(cfg: SceneConfig, rng: np.random.Generator, wc: float, hc: float,

@@ -4,7 +4,7 @@ A background plus 1-8 foreground layers are composited back to front. Each layer
 the frame with an exactly invertible motion (see motion.py): rendering frame t pulls canvas pixels
 through G_t with cv2.remap, and the forward flow of a pixel x owned by layer L in frame t is
 F^L_{t+1}(G^L_t(x)) - x. The pair's validity is False where that point leaves the image or lies
-behind a nearer layer in frame t+1.
+behind a nearer layer in frame t+1 (its landing pixel belongs to another layer).
 """
 
 from __future__ import annotations
@@ -109,9 +109,9 @@ def _flow(layers: list[Layer], owner: np.ndarray, maps: list[list], t: int, size
         inside = (X > -0.5) & (X < W - 0.5) & (Y > -0.5) & (Y < H - 0.5)
         xi = np.clip(np.rint(X), 0, W - 1).astype(np.intp)
         yi = np.clip(np.rint(Y), 0, H - 1).astype(np.intp)
-        # hidden when a nearer layer owns the landing pixel (a farther owner there only means the
-        # point sits on this layer's anti-aliased rim)
-        valid[gy, gx] = inside & (owner[t + 1, yi, xi] <= i)
+        # visible in t+1 only if this layer owns the landing pixel: a nearer owner occludes it; a
+        # farther one means it sits on this layer's anti-aliased rim, where the mask says "not here"
+        valid[gy, gx] = inside & (owner[t + 1, yi, xi] == i)
     return flow, valid
 
 

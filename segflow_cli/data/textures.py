@@ -108,7 +108,9 @@ def crop_photo(photo: np.ndarray, w: int, h: int, rng: np.random.Generator) -> n
     if rng.random() < 0.5:
         photo = np.rot90(photo, int(rng.integers(1, 4)))
     ph, pw = photo.shape[:2]
-    zoom = min(pw / w, ph / h) * rng.uniform(0.35, 1.0)  # source pixels per output pixel
+    # source pixels per output pixel: near 1 keeps a photo's natural grain (heavy minification
+    # turns grass into pixel noise, which no real camera sees); shrink only when the photo is small
+    zoom = min(pw / w, ph / h, math.exp(rng.uniform(math.log(0.5), math.log(2.0))))
     cw, ch = max(2, min(pw, round(w * zoom))), max(2, min(ph, round(h * zoom)))
     x0, y0 = int(rng.integers(pw - cw + 1)), int(rng.integers(ph - ch + 1))
     crop = photo[y0:y0 + ch, x0:x0 + cw]

@@ -1,0 +1,167 @@
+"""The procedural scene generator: determinism, exact flow, validity, masks, dataset wrapper."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from segflow_cli.data import SceneConfig, SyntheticScenes, generate_scene
+from segflow_cli.errors import SegflowError
+
+SMALL = (128, 96)
+
+
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+
+
+def _edges(layers: np.ndarray, r: int = 2) -> np.ndarray:
+    """Pixels within r of a change of front-most layer (anti-aliased rims blend two layers)."""
+    k = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    return cv2.dilate(layers, k) != cv2.erode(layers, k)
+
+
+def test_same_seed_same_scene_and_different_seeds_differ():
+    cfg = SceneConfig(size=SMALL, frames=3)
+    a, b = generate_scene(cfg, 7, index=2), generate_scene(cfg, 7, index=2)
+    for name in ("frames", "flows", "valid", "masks"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert not np.array_equal(a.frames, generate_scene(cfg, 8, index=2).frames)
+    assert not np.array_equal(a.frames, generate_scene(cfg, 7, index=3).frames)
+
+
+def test_shapes_and_dtypes():
+    s = generate_scene(SceneConfig(size=SMALL, frames=4), 0)
+    W, H = SMALL
+    assert s.frames.shape == (4, H, W, 3) and s.frames.dtype == np.uint8
+    assert s.flows.shape == (3, H, W, 2) and s.flows.dtype == np.float32
+    assert s.valid.shape == (3, H, W) and s.valid.dtype == bool
+    assert s.masks.shape == (4, H, W) and s.masks.dtype == np.uint8
+    assert np.isfinite(s.flows).all()
+
+
+def test_flow_warps_next_frame_onto_current():
+    """Backward-warping frame t+1 with the flow reproduces frame t on valid, non-rim pixels, up to
+    bilinear interpolation error (textures are photos, so that error is not zero)."""
+    cfg = SceneConfig(size=SMALL, frames=3, photometric=False)
+    errors, zero_flow_errors = [], []
+    for seed in range(3):
+        for index in range(3):
+            s = generate_scene(cfg, seed, index=index)
+            H, W = s.masks.shape[1:]
+            gx, gy = _grid(H, W)
+            for t in range(2):
+                mx, my = gx + s.flows[t, ..., 0], gy + s.flows[t, ..., 1]
+                warped = cv2.remap(s.frames[t + 1], mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                rim_next = cv2.remap(_edges(s.layers[t + 1]).astype(np.uint8), mx, my, cv2.INTER_NEAREST,
+                                     borderMode=cv2.BORDER_CONSTANT, borderValue=1) > 0
+                use = s.valid[t] & ~_edges(s.layers[t]) & ~rim_next
+                assert use.mean() > 0.3, "validity map is (nearly) empty"
+                err = np.abs(warped.astype(np.float32) - s.frames[t]).mean(-1)[use].mean()
+                assert err < 6.0, f"seed {seed} scene {index} pair {t}: mean abs error {err:.2f}/255"
+                errors.append(err)
+                still = np.abs(s.frames[t + 1].astype(np.float32) - s.frames[t]).mean(-1)[use].mean()
+                zero_flow_errors.append(still)
+    assert np.mean(errors) < 3.0, f"mean abs error {np.mean(errors):.2f}/255"
+    assert np.mean(zero_flow_errors) > 3 * np.mean(errors)  # the check can tell a wrong flow
+
+
+def test_masks_move_with_their_layer():
+    cfg = SceneConfig(size=SMALL, frames=3, min_layers=2, max_layers=4, object_prob=1.0)
+    checked = 0
+    for index in range(4):
+        s = generate_scene(cfg, 11, index=index)
+        H, W = s.masks.shape[1:]
+        gx, gy = _grid(H, W)
+        for t in range(2):
+            xi = np.clip(np.rint(gx + s.flows[t, ..., 0]), 0, W - 1).astype(int)
+            yi = np.clip(np.rint(gy + s.flows[t, ..., 1]), 0, H - 1).astype(int)
+            moved = s.masks[t + 1][yi, xi]  # mask of t+1 pulled back to frame t along the flow
+            v = s.valid[t]
+            for oid in np.unique(s.masks[t][v]):
+                if oid == 0 or (s.masks[t][v] == oid).sum() < 30:
+                    continue
+                a, b = (s.masks[t] == oid) & v, (moved == oid) & v
+                iou = (a & b).sum() / max((a | b).sum(), 1)
+                assert iou > 0.9, f"object {oid}: IoU {iou:.3f}"
+                checked += 1
+    assert checked >= 4
+
+
+def test_validity_marks_occlusion_and_leaving_the_frame():
+    cfg = SceneConfig(size=SMALL, frames=2, photometric=False, min_layers=3, max_layers=5)
+    s = generate_scene(cfg, 3, index=1)
+    H, W = s.masks.shape[1:]
+    gx, gy = _grid(H, W)
+    X, Y = gx + s.flows[0, ..., 0], gy + s.flows[0, ..., 1]
+    outside = (X <= -0.5) | (X >= W - 0.5) | (Y <= -0.5) | (Y >= H - 0.5)
+    assert not s.valid[0][outside].any()
+    xi, yi = np.clip(np.rint(X), 0, W - 1).astype(int), np.clip(np.rint(Y), 0, H - 1).astype(int)
+    nearer = ~outside & (s.layers[1][yi, xi] > s.layers[0])  # lands under a nearer layer
+    assert nearer.any() and not s.valid[0][nearer].any()
+    same = ~outside & (s.layers[1][yi, xi] == s.layers[0])
+    assert s.valid[0][same].all() and not s.valid[0][~same].any()
+
+
+def test_background_only_scene_is_valid_where_points_stay_inside():
+    cfg = SceneConfig(size=SMALL, min_layers=0, max_layers=0, camera_translation=0.1)
+    s = generate_scene(cfg, 0, index=0)
+    assert (s.masks == 0).all() and (s.layers == 0).all()
+    assert s.valid.mean() > 0.5
+
+
+def test_photometric_effects_leave_geometry_alone():
+    on, off = SceneConfig(size=SMALL, frames=3), SceneConfig(size=SMALL, frames=3, photometric=False)
+    a, b = generate_scene(on, 5, index=0), generate_scene(off, 5, index=0)
+    assert np.array_equal(a.masks, b.masks) and np.array_equal(a.valid, b.valid)
+    assert np.allclose(a.flows, b.flows)
+    assert not np.array_equal(a.frames, b.frames)
+
+
+def test_tracking_mode_keeps_an_object_in_view():
+    cfg = SceneConfig(size=SMALL, frames=8, tracking=True, max_translation=0.2)
+    for index in range(5):
+        s = generate_scene(cfg, 2, index=index)
+        area = np.stack([[(m == i).sum() for i in range(1, 256)] for m in s.masks])  # (T, ids)
+        assert (area.min(0) >= 0.02 * SMALL[0] * SMALL[1]).any(), f"scene {index}: no object stays in view"
+
+
+def test_object_ids_are_dense_in_depth_order():
+    s = generate_scene(SceneConfig(size=SMALL, min_layers=4, max_layers=4, object_prob=1.0), 9)
+    ids = np.unique(s.masks)
+    assert ids.max() <= 4 and set(ids) <= set(range(5))
+    # ids follow depth: a larger id never sits behind a smaller one
+    for oid in range(1, 5):
+        assert ((s.layers[0] == oid) == (s.masks[0] == oid)).all()
+
+
+def test_dataset_items_and_loader():
+    ds = SyntheticScenes(SceneConfig(size=SMALL, frames=3), length=4, seed=1)
+    item = ds[1]
+    W, H = SMALL
+    assert item["frames"].shape == (3, 3, H, W) and item["frames"].dtype == torch.float32
+    assert 0 <= item["frames"].min() and item["frames"].max() <= 1
+    assert item["flows"].shape == (2, 2, H, W) and item["valid"].dtype == torch.bool
+    assert item["masks"].shape == (3, H, W) and item["masks"].dtype == torch.int64
+    s = generate_scene(ds.cfg, 1, index=1)
+    assert torch.equal(item["flows"], torch.from_numpy(s.flows).permute(0, 3, 1, 2))
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=2)))
+    assert batch["frames"].shape == (2, 3, 3, H, W)
+    assert len(ds) == 4
+    with pytest.raises(IndexError):
+        ds[4]
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=(8, 8)), dict(frames=1), dict(min_layers=3, max_layers=2),
+                                    dict(object_prob=1.5)])
+def test_bad_config_is_a_one_line_error(kwargs):
+    with pytest.raises(SegflowError) as err:
+        SceneConfig(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_negative_seed_refused():
+    with pytest.raises(SegflowError):
+        generate_scene(SceneConfig(size=SMALL), -1)
