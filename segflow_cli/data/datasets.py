@@ -144,13 +144,20 @@ class TorchvisionFlow(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         item = self.base[index]
-        frames = torch.stack([torch.from_numpy(np.asarray(im.convert("RGB"))).permute(2, 0, 1) for im in item[:2]])
+        frames = torch.stack([torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1) for im in item[:2]])
         out = {"frames": frames.float().div_(255)}
         if item[2] is not None:
             flow = torch.as_tensor(np.asarray(item[2], np.float32))
             valid = torch.as_tensor(np.asarray(item[3])) if len(item) > 3 else torch.ones(flow.shape[1:], dtype=torch.bool)
             out.update(flows=flow[None], valid=valid.bool()[None])
         return out
+
+
+def _kitti_flow(path: str) -> tuple[np.ndarray, np.ndarray]:
+    from ..io.kitti import read_kitti_flow
+
+    flow, valid = read_kitti_flow(path)
+    return flow.transpose(2, 0, 1), valid
 
 
 _TV = {"chairs": ("FlyingChairs", "FlyingChairs"), "sintel": ("Sintel", "Sintel"),
@@ -171,6 +178,8 @@ def torchvision_flow(kind: str, root: str | Path, *, split: str = "train", pass_
         base = getattr(tvd, cls_name)(str(root), split=split, **kwargs)
     except (OSError, ValueError) as exc:
         raise SegflowError(f"{kind} at {root}: {exc}; expected {root}/{folder}/... as torchvision lays it out") from None
+    if kind in ("kitti", "hd1k"):  # our 16-bit PNG reader, not torchvision's deprecated decode_png
+        base._read_flow = _kitti_flow
     if len(base) == 0:
         raise SegflowError(f"{kind} at {root}: no pairs found; expected {root}/{folder}/... as torchvision lays it out")
     return TorchvisionFlow(base)

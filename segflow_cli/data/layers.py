@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from . import shapes, textures
@@ -21,11 +22,9 @@ class Layer:
 
 
 def _premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    a = alpha.astype(np.uint16)
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    out[..., :3] = (rgb.astype(np.uint16) * a[..., None] + 127) // 255
-    out[..., 3] = alpha
-    return out
+    """(h, w, 3) uint8 colour and (h, w) uint8 alpha -> (h, w, 4) uint8 premultiplied RGBA."""
+    a3 = cv2.merge([alpha, alpha, alpha])
+    return cv2.merge([cv2.multiply(np.ascontiguousarray(rgb), a3, scale=1 / 255), alpha])
 
 
 def _gains(cfg: SceneConfig, rng: np.random.Generator) -> np.ndarray:

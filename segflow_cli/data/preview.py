@@ -9,8 +9,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import numpy as np
-
 from .config import SceneConfig
 from .scene import Scene, generate_scene
 
@@ -18,7 +16,10 @@ from .scene import Scene, generate_scene
 def write_scene(scene: Scene, folder: Path) -> None:
     """Write one scene into ``folder`` atomically: files go to a hidden sibling that is renamed
     into place at the end, so an interrupted run never leaves a half-written scene."""
-    from ..io import flow_to_color, write_flo, write_image, write_mask
+    from ..io.flo import write_flo
+    from ..io.flowviz import flow_to_color
+    from ..io.images import write_image
+    from ..io.masks import write_mask
 
     folder = Path(folder)
     tmp = folder.with_name(f".{folder.name}.tmp")
@@ -31,8 +32,7 @@ def write_scene(scene: Scene, folder: Path) -> None:
         for t, flow in enumerate(scene.flows):
             write_flo(tmp / f"flow_{t:02d}.flo", flow)
             write_image(tmp / f"flow_{t:02d}.png", flow_to_color(flow))
-            valid = np.repeat((scene.valid[t] * np.uint8(255))[..., None], 3, axis=2)
-            write_image(tmp / f"valid_{t:02d}.png", valid)
+            write_image(tmp / f"valid_{t:02d}.png", scene.valid[t])  # bool -> grey 0/255
         if folder.exists():
             shutil.rmtree(folder)
         tmp.rename(folder)
@@ -47,6 +47,10 @@ def write_preview(out: str | Path, cfg: SceneConfig, *, count: int, seed: int = 
 
     if count < 1:
         raise SegflowError(f"--count {count}: write at least one scene")
+    if cfg.photo_dirs:  # fail before creating anything when a texture folder is wrong
+        from .textures import user_photo_paths
+
+        user_photo_paths(cfg.photo_dirs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     folders = []

@@ -121,12 +121,12 @@ def crop_photo(photo: np.ndarray, w: int, h: int, rng: np.random.Generator) -> n
 
 
 def _palette(field: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """(h, w) float in [0, 1] -> (h, w, 3) uint8 through a random 2- or 3-colour ramp."""
-    cols = rng.uniform(0, 255, size=(int(rng.integers(2, 4)), 3)).astype(np.float32)
-    pos = field * (len(cols) - 1)
-    i = np.minimum(pos.astype(np.int32), len(cols) - 2)
-    f = (pos - i)[..., None]
-    return np.clip(cols[i] * (1 - f) + cols[i + 1] * f, 0, 255).astype(np.uint8)
+    """(h, w) float in [0, 1] -> (h, w, 3) uint8 through a random 2- or 3-colour ramp (a LUT)."""
+    cols = rng.uniform(0, 255, size=(int(rng.integers(2, 4)), 3))
+    ramp = np.linspace(0, len(cols) - 1, 256)
+    lut = np.stack([np.interp(ramp, np.arange(len(cols)), cols[:, c]) for c in range(3)], 1)
+    q = (np.clip(field, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return cv2.LUT(cv2.merge([q, q, q]), lut.astype(np.uint8)[None])
 
 
 def fractal_noise(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
@@ -166,15 +166,16 @@ def procedural(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def jitter_colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random per-channel gain, contrast, brightness and gamma; grey photos get a random tint."""
-    x = img.astype(np.float32) / 255
-    gains = rng.uniform(0.6, 1.4, 3).astype(np.float32)
+    """Random per-channel gain, contrast, brightness and gamma (one 256-entry LUT per channel);
+    sometimes desaturated first, so grey photos get a random tint from the gains."""
+    gains = rng.uniform(0.6, 1.4, 3)
     if rng.random() < 0.2:
-        x = x.mean(axis=2, keepdims=True).repeat(3, axis=2)  # desaturate
-    mean = x.mean(axis=(0, 1), keepdims=True)
-    x = (x - mean) * rng.uniform(0.6, 1.5) + mean + rng.uniform(-0.15, 0.15)
-    x = np.clip(x * gains, 0, 1) ** rng.uniform(0.7, 1.4)
-    return (x * 255 + 0.5).astype(np.uint8)
+        img = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    mean = np.array(cv2.mean(img)[:3]) / 255
+    contrast, shift, gamma = rng.uniform(0.6, 1.5), rng.uniform(-0.15, 0.15), rng.uniform(0.7, 1.4)
+    x = np.linspace(0, 1, 256)[:, None]
+    lut = np.clip(((x - mean) * contrast + mean + shift) * gains, 0, 1) ** gamma
+    return cv2.LUT(np.ascontiguousarray(img), (lut * 255 + 0.5).astype(np.uint8)[None])
 
 
 def texture(w: int, h: int, rng: np.random.Generator, *, photo: np.ndarray | None,
