@@ -186,3 +186,15 @@ def test_missing_dataset_is_a_one_line_error(tmp_path, kind):
 def test_unknown_kind(tmp_path):
     with pytest.raises(SegflowError, match="unknown dataset kind"):
         datasets.load("imagenet", tmp_path)
+
+
+def test_loaders_on_the_shared_evaluation_data(shared_data):
+    pairs = datasets.FolderPairs(shared_data / "flow")
+    assert len(pairs) == 12
+    sintel = next(i for i, d in enumerate(pairs.dirs) if d.name == "clean_alley_1_0002")
+    item = pairs[sintel]
+    assert item["frames"].shape == (2, 3, 436, 1024) and item["flows"].shape == (1, 2, 436, 1024)
+    assert 0.5 < item["valid"].float().mean() <= 1.0
+    davis = datasets.DavisClips(shared_data / "davis2016", year="2016", split="val", frames=2)
+    clip = davis[0]
+    assert clip["frames"].shape == (2, 3, 480, 854) and set(clip["masks"].unique().tolist()) == {0, 1}
