@@ -45,7 +45,7 @@ DAVIS_PALETTE: np.ndarray = _voc_palette()
 
 _PACKED_PALETTE = (DAVIS_PALETTE[:, 0].astype(np.int64) << 16) | (DAVIS_PALETTE[:, 1].astype(np.int64) << 8) | DAVIS_PALETTE[:, 2]
 _MAX_LEVELS = 32  # more distinct values than this in one mask means smoothing, not objects
-_MINOR = 0.002  # colours covering less than this fraction of the image are edge blends when anti-aliased
+_MINOR = 1e-4  # when anti-aliased, colours with fewer interior pixels than this fraction are edge blends
 
 
 class AntiAliasedMaskWarning(UserWarning):
@@ -74,7 +74,14 @@ def _rgb_to_ids(rgb: np.ndarray, path: str) -> np.ndarray:
                                              return_counts=True)
     if len(cols) > _MAX_LEVELS:
         _warn(path, len(cols))
-        major = (counts >= _MINOR * h * w) | (cols == 0)
+        # Major colours fill areas; blends sit in thin bands along edges, so count interior pixels
+        # (all four neighbours the same colour) rather than raw pixel counts.
+        idx = inverse.reshape(h, w)
+        core = idx[1:-1, 1:-1]
+        inner = ((core == idx[:-2, 1:-1]) & (core == idx[2:, 1:-1]) & (core == idx[1:-1, :-2])
+                 & (core == idx[1:-1, 2:]))
+        interior = np.bincount(core[inner], minlength=len(cols))
+        major = (interior >= max(2, _MINOR * h * w)) | (cols == 0)
         major[np.argmax(counts)] = True
         rgbs = np.stack([(cols >> 16) & 255, (cols >> 8) & 255, cols & 255], 1).astype(np.float64)
         dist = ((rgbs[:, None] - rgbs[None, major]) ** 2).sum(-1)

@@ -20,6 +20,7 @@ from .video_writer import VideoWriter
 
 __all__ = ["FrameSource", "VideoWriter", "natural_key", "open_frames"]
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 DEFAULT_FPS = 24.0  # for image folders, which carry no frame rate
 
 
@@ -67,7 +68,10 @@ class FrameSource:
             getattr(self._pending[1], "close", lambda: None)()
             self._pending = None
         for it in self._active:
-            it.close()  # type: ignore[attr-defined]
+            try:
+                it.close()  # type: ignore[attr-defined]
+            except ValueError:  # close() called from inside that very loop; it ends when the loop does
+                pass
         self._active = []
 
     def __enter__(self) -> FrameSource:
@@ -178,7 +182,9 @@ def open_frames(source: str | Path, *, start: int = 0, fps: float | None = None)
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name))
         if not files:
-            raise SegflowError(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}); give a folder of frames or a video")
+            videos = sorted(p.name for p in path.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+            hint = f"give one of its videos, e.g. {path / videos[0]}" if videos else "give a folder of frames or a video"
+            raise SegflowError(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}); {hint}")
         return _open_images(files, path.name, start, fps)
     if path.is_file():
         if path.suffix.lower() in IMAGE_SUFFIXES:
