@@ -17,6 +17,7 @@ class TrainConfig:
     in the order of ``phases``; "joint": both losses every step (synthetic samples carry both labels).
     data: "synthetic" and/or "KIND=PATH" entries (davis, sintel, chairs, kitti, hd1k, folder).
     size: training crop (W, H), multiples of 32 so every pyramid level tiles the labels.
+    The learning-rate schedule spans ``steps``; ``stop_at`` ends a chunk of it early.
     """
 
     out: Path
@@ -42,6 +43,8 @@ class TrainConfig:
     device: str = "auto"
     precision: str = "fp32"
     textures: tuple[str, ...] = ()
+    train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
+    stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
 
     def __post_init__(self) -> None:
         w, h = self.size

@@ -39,7 +39,7 @@ def clip_dataset(cfg: TrainConfig) -> Dataset:
     for entry in cfg.data:
         kind, _, path = entry.partition("=")
         if kind == "synthetic":
-            parts.append(SyntheticScenes(_scene_config(cfg), length=STREAM_LENGTH, seed=cfg.seed))
+            parts.append(SyntheticScenes(_scene_config(cfg), length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed))
         elif path:
             from ..data.datasets import training_clips
 

@@ -93,7 +93,7 @@ def train(cfg: TrainConfig) -> dict:
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     loader = DataLoader(
         train_pairs(cfg, dis_init=dis_init), num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
-        batch_sampler=StepBatchSampler(start_step=start, steps=cfg.steps, batch_size=cfg.batch_size, rank=rank, world=world),
+        batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size, rank=rank, world=world),
     )
     val = val_pairs(cfg, dis_init=dis_init) if rank == 0 else None
     log = open(out / "log.jsonl", "a") if rank == 0 else None
@@ -125,13 +125,14 @@ def train(cfg: TrainConfig) -> dict:
                            "samples_per_s": rate, "time": time.time(), **logs}
                     log.write(json.dumps(rec) + "\n")
                     log.flush()
-                if done % cfg.val_every == 0 or done == cfg.steps:
+                last = done in (cfg.steps, cfg.stop_at)
+                if done % cfg.val_every == 0 or last:
                     metrics = validate(model, val, device=device, precision=precision)
                     log.write(json.dumps({"step": done, "val": metrics, "time": time.time()}) + "\n")
                     log.flush()
                     export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics)
                     set_phase(model, phase)
-                if done % cfg.ckpt_every == 0 or done == cfg.steps:
+                if done % cfg.ckpt_every == 0 or last:
                     save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, step=done)
     if log:
         log.close()

@@ -55,6 +55,7 @@ class TrainPairs(Dataset):
         return len(self.clips)
 
     def __getitem__(self, index: int) -> dict:
+        index %= len(self.clips)  # the step sampler's stream wraps around finite sets
         item = self.clips[index]
         rng = np.random.default_rng((self.seed, index, 7))
         f = item["frames"]
