@@ -110,24 +110,25 @@ def match_path(cost: np.ndarray) -> tuple[np.ndarray, int, int]:
     cost of every cell entered. Returns its cells from the end back to (0, 0) as (K, 2) int64 and the
     cell of least cost on it (the start excluded; the one nearest the end on ties)."""
     n1, n2 = cost.shape
-    dist = np.full((n1, n2), np.inf)
-    dist[0, 0] = 0.0
-    parent = np.zeros((n1, n2), dtype=np.int8)  # 0: diagonal, 1: from the row above, 2: from the left
-    for k in range(1, n1 + n2 - 1):
+    w = n2 + 1  # distances on a grid padded with an infinite row and column in front
+    dist = np.full((n1 + 1) * w, np.inf)
+    dist[w + 1] = 0.0
+    flat_cost = cost.ravel()
+    parent = np.zeros(n1 * n2, dtype=np.int8)  # 0: diagonal, 1: from the row above, 2: from the left
+    for k in range(1, n1 + n2 - 1):  # anti-diagonals: every predecessor lies on an earlier one
         x = np.arange(max(0, k - n2 + 1), min(k, n1 - 1) + 1)
-        y = k - x
-        best = np.full(len(x), np.inf)
+        cell = x * n2 + (k - x)
+        here = cell + x + w + 1  # the same cell on the padded grid
+        best = dist[here - w - 1]
         code = np.zeros(len(x), dtype=np.int8)
-        ok = (x > 0) & (y > 0)
-        best[ok] = dist[x[ok] - 1, y[ok] - 1]
-        for c, (dx, dy) in ((1, (1, 0)), (2, (0, 1))):
-            ok = (x >= dx) & (y >= dy)
-            cand = np.full(len(x), np.inf)
-            cand[ok] = dist[x[ok] - dx, y[ok] - dy]
+        for c, back in ((1, w), (2, 1)):  # strict '<': the diagonal, then the row above, wins ties
+            cand = dist[here - back]
             better = cand < best
-            best[better], code[better] = cand[better], c
-        dist[x, y] = best + cost[x, y]
-        parent[x, y] = code
+            best = np.where(better, cand, best)
+            code[better] = c
+        dist[here] = best + flat_cost[cell]
+        parent[cell] = code
+    parent = parent.reshape(n1, n2)
     path = [(n1 - 1, n2 - 1)]
     while path[-1] != (0, 0):
         x, y = path[-1]

@@ -1,0 +1,59 @@
+"""Run flow methods over the same benchmark pairs and score them with the same metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .flow_data import FlowPair
+from .flow_methods import FlowFn
+from .flow_metrics import PairErrors, flow_errors, summarize_flow
+
+
+@dataclass
+class MethodResult:
+    """One method over all pairs: per-pair errors and seconds (in pair order) and the dataset summary."""
+
+    method: str
+    pairs: list[str] = field(default_factory=list)
+    errors: list[PairErrors] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, float]:
+        out = summarize_flow(self.errors)
+        out["ms/pair"] = 1000.0 * sum(self.seconds) / len(self.seconds)
+        return out
+
+
+def run_flow_benchmark(pairs: Sequence[FlowPair], methods: dict[str, FlowFn], *, warmup: bool = True,
+                       on_pair: Callable[[str, str], None] | None = None) -> list[MethodResult]:
+    """Every method on every pair (images read once per pair). With ``warmup`` each method first runs
+    once on the first pair untimed, so one-off start-up costs (allocation, kernel choice) are not timed."""
+    from ..io import read_image
+
+    results = {name: MethodResult(name) for name in methods}
+    warmed: set[str] = set()
+    for pair in pairs:
+        img1, img2 = read_image(pair.image1), read_image(pair.image2)
+        truth, valid = pair.truth()
+        if img1.shape != img2.shape or img1.shape[:2] != truth.shape[:2]:
+            from ..errors import SegflowError
+
+            raise SegflowError(f"{pair.name}: frames {img1.shape[1]}x{img1.shape[0]} / {img2.shape[1]}x{img2.shape[0]} "
+                               f"and flow {truth.shape[1]}x{truth.shape[0]} differ in size")
+        for name, fn in methods.items():
+            if warmup and name not in warmed:
+                fn(img1, img2)
+                warmed.add(name)
+            t0 = time.perf_counter()
+            flow = fn(img1, img2)
+            dt = time.perf_counter() - t0
+            res = results[name]
+            res.pairs.append(pair.name)
+            res.errors.append(flow_errors(flow, truth, valid))
+            res.seconds.append(dt)
+            if on_pair is not None:
+                on_pair(name, pair.name)
+    return list(results.values())

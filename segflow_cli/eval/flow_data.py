@@ -1,0 +1,134 @@
+"""Flow benchmark pairs from the usual dataset layouts.
+
+Layouts (``--dataset``):
+- folder:     <root>/[<group>/]<pair>/frame1.*, frame2.*, flow.flo [, invalid.png: white = not scored]
+- middlebury: <root>/other-data/<seq>/frame10.png, frame11.png + <root>/other-gt-flow/<seq>/flow10.flo
+- sintel:     <root>/training/{clean,final}/<scene>/frame_NNNN.png + training/flow/<scene>/frame_NNNN.flo
+              [+ training/invalid/<scene>/frame_NNNN.png]
+- chairs:     <root>/data/NNNNN_img1.ppm, NNNNN_img2.ppm, NNNNN_flow.flo (the validation split when
+              <root>/FlyingChairs_train_val.txt is there, label 2)
+- kitti:      <root>/training/image_2/NNNNNN_10.png, NNNNNN_11.png + training/flow_occ/NNNNNN_10.png
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import SegflowError
+
+DATASETS = ("folder", "middlebury", "sintel", "chairs", "kitti")
+_IMG = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class FlowPair:
+    """One scored pair: name, image paths, and a loader of (flow (H, W, 2) float32, valid (H, W) bool)."""
+
+    name: str
+    image1: Path
+    image2: Path
+    truth: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def _flo_truth(flo: Path, invalid: Path | None):
+    def load():
+        from ..io import read_flo
+
+        flow = read_flo(flo)
+        valid = np.ones(flow.shape[:2], dtype=bool)
+        if invalid is not None and invalid.is_file():
+            from ..io import read_image
+
+            valid = read_image(invalid)[..., 0] < 128  # white = excluded
+        return flow, valid
+
+    return load
+
+
+def _kitti_truth(png: Path):
+    def load():
+        from ..io import read_kitti_flow
+
+        return read_kitti_flow(png)
+
+    return load
+
+
+def _find(folder: Path, stem: str) -> Path | None:
+    for ext in _IMG:
+        if (folder / f"{stem}{ext}").is_file():
+            return folder / f"{stem}{ext}"
+    return None
+
+
+def _folder(root: Path) -> list[FlowPair]:
+    dirs = sorted({p.parent for p in root.rglob("flow.flo")})
+    pairs = []
+    for d in dirs:
+        a, b = _find(d, "frame1"), _find(d, "frame2")
+        if a and b:
+            name = d.relative_to(root).as_posix() if d != root else d.name
+            pairs.append(FlowPair(name, a, b, _flo_truth(d / "flow.flo", d / "invalid.png")))
+    return pairs
+
+
+def _middlebury(root: Path) -> list[FlowPair]:
+    gt = root / "other-gt-flow"
+    return [FlowPair(d.name, root / "other-data" / d.name / "frame10.png", root / "other-data" / d.name / "frame11.png",
+                     _flo_truth(d / "flow10.flo", None))
+            for d in sorted(gt.glob("*")) if (d / "flow10.flo").is_file()]
+
+
+def _sintel(root: Path) -> list[FlowPair]:
+    t = root / "training"
+    pairs = []
+    for pass_ in ("clean", "final"):
+        for flo in sorted((t / "flow").glob("*/*.flo")):
+            scene, n = flo.parent.name, int(flo.stem.split("_")[1])
+            a = t / pass_ / scene / f"frame_{n:04d}.png"
+            b = t / pass_ / scene / f"frame_{n + 1:04d}.png"
+            if a.is_file() and b.is_file():
+                inv = t / "invalid" / scene / f"frame_{n:04d}.png"
+                pairs.append(FlowPair(f"{pass_}/{scene}/{n:04d}", a, b, _flo_truth(flo, inv)))
+    return pairs
+
+
+def _chairs(root: Path) -> list[FlowPair]:
+    data = root / "data" if (root / "data").is_dir() else root
+    flos = sorted(data.glob("*_flow.flo"))
+    split = root / "FlyingChairs_train_val.txt"
+    if split.is_file():
+        labels = split.read_text().split()
+        flos = [f for f in flos if int(f.stem.split("_")[0]) - 1 < len(labels)
+                and labels[int(f.stem.split("_")[0]) - 1] == "2"]
+    pairs = []
+    for flo in flos:
+        n = flo.stem.split("_")[0]
+        a, b = _find(data, f"{n}_img1"), _find(data, f"{n}_img2")
+        if a and b:
+            pairs.append(FlowPair(n, a, b, _flo_truth(flo, None)))
+    return pairs
+
+
+def _kitti(root: Path) -> list[FlowPair]:
+    t = root / "training"
+    return [FlowPair(gt.stem, t / "image_2" / gt.name, t / "image_2" / gt.name.replace("_10", "_11"), _kitti_truth(gt))
+            for gt in sorted((t / "flow_occ").glob("*_10.png"))]
+
+
+def list_pairs(dataset: str, root: Path) -> list[FlowPair]:
+    """All pairs of ``dataset`` under ``root`` in a stable order; a one-line error if there are none."""
+    finders = {"folder": _folder, "middlebury": _middlebury, "sintel": _sintel, "chairs": _chairs, "kitti": _kitti}
+    if dataset not in finders:
+        raise SegflowError(f"unknown --dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if not root.is_dir():
+        raise SegflowError(f"--root {root} is not a folder; give the dataset's folder")
+    pairs = finders[dataset](root)
+    if not pairs:
+        raise SegflowError(f"no {dataset} flow pairs found under {root}; see `segflow benchmark flow --help` "
+                           "for the expected layout")
+    return pairs

@@ -1,0 +1,114 @@
+"""Throughput and peak memory of flow and segmentation, next to OpenCV DIS on the same frames.
+
+Frames are synthetic (a smooth random texture panning with a moving square object), so the
+benchmark needs no data; every method sees the same frames in the same run. Each method runs once
+untimed on the first frames (warm-up: allocation, kernel selection, lazy imports) before timing.
+Peak memory is torch's peak allocation on CUDA; on the CPU it is the process's peak resident set
+(ru_maxrss, a high-water mark of the whole process: it only grows from row to row).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import numpy as np
+
+
+def synthetic_frames(width: int, height: int, n: int, *, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+    """``n`` (H, W, 3) uint8 RGB frames of a panning texture with a moving square, and the first
+    frame's (H, W) uint8 mask (1 = the square)."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(rng.integers(0, 256, (height + 4 * n, width + 4 * n, 3), dtype=np.uint8), (0, 0), 2)
+    side = max(4, min(width, height) // 4)
+    frames = []
+    for t in range(n):
+        f = np.ascontiguousarray(big[2 * t:2 * t + height, 3 * t:3 * t + width])
+        x, y = width // 4 + 2 * t, height // 3 + t
+        f[y:y + side, x:x + side] = (200, 60, 60)
+        frames.append(f)
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 3:height // 3 + side, width // 4:width // 4 + side] = 1
+    return frames, mask
+
+
+def _peak_mib(device) -> float:
+    import torch
+
+    if device is not None and device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _reset_peak(device) -> None:
+    import torch
+
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _sync(device) -> None:
+    import torch
+
+    if device is not None and device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_pairs(fn, frames, device) -> float:
+    fn(frames[0], frames[1])  # warm-up
+    _sync(device)
+    t0 = time.perf_counter()
+    for a, b in zip(frames[:-1], frames[1:]):
+        fn(a, b)
+    _sync(device)
+    return (len(frames) - 1) / (time.perf_counter() - t0)
+
+
+def _time_session(session, frames, mask, device) -> float:
+    for _ in session.propagate(frames[:3], first_mask=mask):  # warm-up
+        pass
+    _sync(device)
+    t0 = time.perf_counter()
+    n = sum(1 for _ in session.propagate(frames, first_mask=mask))
+    _sync(device)
+    return (n - 1) / (time.perf_counter() - t0)  # frame 0 is the given mask, not computed
+
+
+def measure_speed(*, width: int, height: int, frames: int, device: str = "auto", precision: str = "fp32",
+                  weights: str = "segflow-lite", max_size: int = 512, model=None) -> list[dict]:
+    """Rows {task, method, fps, peak_mib, device}: flow (segflow network, OpenCV DIS) and video
+    segmentation (segflow session, DIS-warp session) on the same synthetic frames."""
+    from ..inference import create_session, load_flow_estimator
+    from ..inference.classical import dis_flow
+    from ..policy import resolve_device
+
+    if frames < 3:
+        from ..errors import SegflowError
+
+        raise SegflowError(f"--frames {frames}: give at least 3 frames")
+    dev = resolve_device(device)
+    clip, mask = synthetic_frames(width, height, frames)
+    if model is None:
+        from ..weights import load_model
+
+        model, _, _ = load_model(weights)
+    rows = []
+    estimator = load_flow_estimator(device=device, precision=precision, max_size=max_size, model=model)
+    _reset_peak(dev)
+    rows.append({"task": "flow", "method": "segflow", "fps": _time_pairs(estimator, clip, dev), "peak_mib": _peak_mib(dev)})
+    rows.append({"task": "flow", "method": "dis (OpenCV, cpu)", "fps": _time_pairs(dis_flow, clip, None),
+                 "peak_mib": None})
+    session = create_session(method="segflow", device=device, precision=precision, max_size=max_size,
+                             compute_flow=False, model=model)
+    _reset_peak(dev)
+    rows.append({"task": "segmentation", "method": "segflow", "fps": _time_session(session, clip, mask, dev),
+                 "peak_mib": _peak_mib(dev)})
+    warp = create_session(method="dis-warp", max_size=max_size, compute_flow=False)
+    rows.append({"task": "segmentation", "method": "dis-warp (cpu)", "fps": _time_session(warp, clip, mask, None),
+                 "peak_mib": None})
+    for r in rows:
+        r["device"] = str(dev) if r["method"] == "segflow" else "cpu"
+    return rows
