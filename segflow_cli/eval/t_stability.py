@@ -93,7 +93,7 @@ def shape_context(points: np.ndarray) -> np.ndarray:
     return flat.reshape(len(p), NBINS_R * NBINS_THETA)
 
 
-def hist_cost(h1: np.ndarray, h2: np.ndarray, *, chunk_bytes: int = 64 << 20) -> np.ndarray:
+def hist_cost(h1: np.ndarray, h2: np.ndarray, *, chunk_bytes: int = 16 << 20) -> np.ndarray:
     """Chi-square cost between normalised histograms: (N1, B), (N2, B) -> (N1, N2) float64."""
     a = h1 / (h1.sum(axis=1, keepdims=True) + _EPS)
     b = h2 / (h2.sum(axis=1, keepdims=True) + _EPS)
