@@ -83,6 +83,7 @@ def test_flow_command_scores_dis_and_farneback_on_the_same_pairs(folder, tmp_pat
         ("dis", "synth/pair0"), ("dis", "synth/pair1"), ("farneback", "synth/pair0"), ("farneback", "synth/pair1")]
     data = json.loads((out / "results.json").read_text())
     assert data["pairs"]["dis"]["synth/pair0"]["valid_pixels"] == (96 - 16) * (128 - 16)
+    assert "benchmark flow" in data["run"]["command"] and "--method dis --method farneback" in data["run"]["command"]
     assert (out / "flow.png").read_bytes()[:4] == b"\x89PNG"
 
 

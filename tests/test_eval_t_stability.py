@@ -81,3 +81,16 @@ def test_t_grows_with_deformation_and_is_nan_for_empty_masks():
     assert 0.0 < small < large
     assert math.isnan(temporal_stability(a, np.zeros_like(a)))
     assert math.isnan(temporal_stability(np.zeros_like(a), a))
+
+
+def test_dynamic_programme_agrees_with_boost_dijkstra_replay():
+    from segflow_cli.eval.boost_dijkstra import boost_match_path
+
+    rng = np.random.default_rng(0)
+    for cost in (rng.random((9, 7)), rng.integers(0, 3, (8, 10)).astype(float), np.ones((5, 6))):
+        cells, sx, sy = match_path(cost)  # ties on the path fall back to the replay; otherwise the DP decides
+        ref_cells, rsx, rsy = boost_match_path(cost)
+        assert cells.tolist() == ref_cells.tolist() and (sx, sy) == (rsx, rsy)
+        assert cells[0].tolist() == [cost.shape[0] - 1, cost.shape[1] - 1] and cells[-1].tolist() == [0, 0]
+        steps = cells[:-1] - cells[1:]
+        assert set(map(tuple, steps.tolist())) <= {(1, 0), (0, 1), (1, 1)}  # monotone moves only

@@ -22,7 +22,8 @@ def _command(ctx: typer.Context) -> str:
         v = ctx.params.get(p.name)
         if v is None or v is False or v == p.default:
             continue
-        parts.append(p.opts[0] if v is True else f"{p.opts[0]} {v}")
+        for item in v if isinstance(v, (list, tuple)) else [v]:
+            parts.append(p.opts[0] if item is True else f"{p.opts[0]} {item}")
     return " ".join(parts)
 
 

@@ -14,7 +14,6 @@ import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
 
 from .. import __version__
 from ..io._files import atomic_path, write_bytes_atomic

@@ -8,8 +8,9 @@ of pairs and average their costs. ``temporal_stability`` multiplies by the toolk
 as the official evaluation does, so 0.189 here is the "18.9" of published tables.
 
 The shortest path is a dynamic programme over the (acyclic) alignment grid instead of Boost's
-Dijkstra; on exactly tied path costs the predecessor rule (diagonal, then row, then column) stands
-in for Boost's heap order.
+Dijkstra: the same distances and, wherever one predecessor is strictly best, the same parents. When
+a cell on the path has tied predecessors, Boost's heap order decides, so that match is replayed
+exactly (boost_dijkstra.py). The result is the toolkit's value, not an approximation.
 """
 
 from __future__ import annotations
@@ -115,20 +116,21 @@ def match_path(cost: np.ndarray) -> tuple[np.ndarray, int, int]:
     dist[w + 1] = 0.0
     flat_cost = cost.ravel()
     parent = np.zeros(n1 * n2, dtype=np.int8)  # 0: diagonal, 1: from the row above, 2: from the left
+    tied = np.zeros(n1 * n2, dtype=bool)  # several predecessors reach the same distance
     for k in range(1, n1 + n2 - 1):  # anti-diagonals: every predecessor lies on an earlier one
         x = np.arange(max(0, k - n2 + 1), min(k, n1 - 1) + 1)
         cell = x * n2 + (k - x)
         here = cell + x + w + 1  # the same cell on the padded grid
-        best = dist[here - w - 1]
-        code = np.zeros(len(x), dtype=np.int8)
-        for c, back in ((1, w), (2, 1)):  # strict '<': the diagonal, then the row above, wins ties
-            cand = dist[here - back]
-            better = cand < best
-            best = np.where(better, cand, best)
-            code[better] = c
-        dist[here] = best + flat_cost[cell]
+        c = flat_cost[cell]
+        # compare the sums, as Dijkstra's relaxation does (two distances may round to one sum)
+        cands = [dist[here - w - 1] + c, dist[here - w] + c, dist[here - 1] + c]
+        best = np.minimum(np.minimum(cands[0], cands[1]), cands[2])
+        hits = [cand == best for cand in cands]
+        code = np.where(hits[0], 0, np.where(hits[1], 1, 2)).astype(np.int8)
+        tied[cell] = (hits[0].astype(np.int8) + hits[1] + hits[2] > 1) & np.isfinite(best)
+        dist[here] = best
         parent[cell] = code
-    parent = parent.reshape(n1, n2)
+    parent, tied = parent.reshape(n1, n2), tied.reshape(n1, n2)
     path = [(n1 - 1, n2 - 1)]
     while path[-1] != (0, 0):
         x, y = path[-1]
@@ -137,6 +139,10 @@ def match_path(cost: np.ndarray) -> tuple[np.ndarray, int, int]:
     cells = np.array(path, dtype=np.int64)
     if len(cells) == 1:
         return cells, 0, 0
+    if tied[cells[:-1, 0], cells[:-1, 1]].any():  # Boost's heap order decides ties: replay it
+        from .boost_dijkstra import boost_match_path
+
+        return boost_match_path(cost)
     on_path = cost[cells[:-1, 0], cells[:-1, 1]]
     m = int(np.argmin(on_path))
     return cells, int(cells[m, 0]), int(cells[m, 1])
