@@ -60,7 +60,7 @@ def step_loss(model, batch: dict, phase: str):
     if phase in ("flow", "joint"):
         valid = batch["flow_valid"] & batch["has_flow"][:, None, None]
         l_flow, epe = multiscale_epe(out.flow_preds, batch["flow"], valid)
-        loss, logs["epe"] = loss + l_flow, float(epe)
+        loss, logs["epe"] = loss + l_flow, float(epe.detach())
     if phase in ("seg", "joint") and batch["has_seg"].any():
         sel = batch["has_seg"]
         loss = loss + seg_loss(out.seg_logits[sel], batch["target"][sel])

@@ -1,0 +1,132 @@
+"""`segflow segment` end to end on tiny synthetic clips, the session API, and every bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from segflow_cli.cli import app
+from segflow_cli.data.example import example_scene
+from segflow_cli.inference import create_session
+from segflow_cli.io import VideoWriter, open_frames, read_mask, write_mask
+from segflow_cli.models import segflow_lite
+from segflow_cli.weights import save_weights
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clip")
+    scene = example_scene(frames=6, size=(97, 65), seed=5)  # odd size on purpose
+    with VideoWriter(d / "clip.mp4", fps=10.0, size=(97, 65)) as w:
+        for f in scene.frames:
+            w.write(f)
+    write_mask(d / "mask.png", scene.masks[0])
+    torch.manual_seed(0)
+    save_weights(segflow_lite(trunk_pretrained=False), d / "tiny.safetensors")
+    return d, scene
+
+
+def _segment(d, out, *extra):
+    return runner.invoke(app, ["segment", str(d / "clip.mp4"), "--mask", str(d / "mask.png"), "--out", str(out),
+                               "--weights", str(d / "tiny.safetensors"), "--max-size", "96", *extra])
+
+
+def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
+    d, scene = clip
+    res = _segment(d, tmp_path / "out", "--save-flow", "--alpha")
+    assert res.exit_code == 0, res.output
+    masks = sorted((tmp_path / "out" / "masks").glob("*.png"))
+    assert [m.name for m in masks] == [f"{i:05d}.png" for i in range(6)]
+    im = Image.open(masks[3])
+    assert im.mode == "P" and im.size == (97, 65)
+    assert set(np.unique(read_mask(masks[0]))) == set(np.unique(scene.masks[0]))  # ids kept
+    for name in ("overlay.mp4", "flow.mp4", "alpha.mp4"):
+        src = open_frames(tmp_path / "out" / name)
+        assert src.size == (97, 65) and abs(src.fps - 10.0) < 1e-3
+        assert sum(1 for _ in src) == 6
+    assert len(list((tmp_path / "out" / "flow").glob("*.flo"))) == 5
+
+
+def test_session_and_cli_give_identical_masks(clip, tmp_path):
+    d, scene = clip
+    assert _segment(d, tmp_path / "cli").exit_code == 0
+    from segflow_cli.weights import load_model
+
+    model, _, _ = load_model(str(d / "tiny.safetensors"))
+    session = create_session(model=model, max_size=96, device="cpu")
+    for res in session.propagate(open_frames(d / "clip.mp4"), first_mask=read_mask(d / "mask.png")):
+        assert np.array_equal(res.mask, read_mask(tmp_path / "cli" / "masks" / f"{res.index:05d}.png"))
+
+
+def _translation_clip(n=8, step=3, size=(160, 120)):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    w, h = size
+    # Smooth textures (blurred noise): i.i.d. pixel noise has no coarse structure for any flow method.
+    smooth = lambda *shape: cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), 2.0)  # noqa: E731
+    bg = np.clip(smooth(h, w + n * step + 40, 3) * 400 - 70, 0, 255).astype(np.uint8)
+    obj = np.clip(smooth(40, 50, 3) * 300 + np.float32([40, 140, 200]) - 130, 0, 255).astype(np.uint8)
+    frames, masks = [], []
+    bg[40:80, 30:80] = obj  # the object is part of the scene; the camera pans across it
+    for t in range(n):  # a pure translation: every pixel moves `step` pixels left per frame
+        x = t * step
+        f = bg[:, x : x + w].copy()
+        m = np.zeros((h, w), np.uint8)
+        m[40:80, 30 - x : 80 - x] = 1
+        frames.append(f)
+        masks.append(m)
+    return frames, masks
+
+
+def test_dis_warp_follows_a_translating_object():
+    frames, masks = _translation_clip()
+    session = create_session(method="dis-warp", max_size=160)
+    ious = []
+    for res in session.propagate(frames, first_mask=masks[0]):
+        p, g = res.mask == 1, masks[res.index] == 1
+        ious.append((p & g).sum() / (p | g).sum())
+    assert min(ious) > 0.9, ious
+
+
+@pytest.mark.parametrize("case", ["missing_video", "not_video", "empty_folder", "mask_size", "empty_mask",
+                                  "mask_not_image", "out_not_writable", "missing_weights", "corrupt_weights"])
+def test_bad_input_is_one_line_error(clip, tmp_path, case):
+    d, _ = clip
+    video, mask, out, weights = str(d / "clip.mp4"), str(d / "mask.png"), tmp_path / "out", str(d / "tiny.safetensors")
+    if case == "missing_video":
+        video = str(tmp_path / "nope.mp4")
+    elif case == "not_video":
+        (tmp_path / "text.mp4").write_text("hello")
+        video = str(tmp_path / "text.mp4")
+    elif case == "empty_folder":
+        (tmp_path / "frames").mkdir()
+        video = str(tmp_path / "frames")
+    elif case == "mask_size":
+        write_mask(tmp_path / "small.png", np.ones((10, 10), np.uint8))
+        mask = str(tmp_path / "small.png")
+    elif case == "empty_mask":
+        write_mask(tmp_path / "empty.png", np.zeros((65, 97), np.uint8))
+        mask = str(tmp_path / "empty.png")
+    elif case == "mask_not_image":
+        (tmp_path / "mask.png").write_text("not a png")
+        mask = str(tmp_path / "mask.png")
+    elif case == "out_not_writable":
+        out.write_text("a file where the folder should be")
+    elif case == "missing_weights":
+        weights = str(tmp_path / "none.safetensors")
+    elif case == "corrupt_weights":
+        (tmp_path / "bad.safetensors").write_bytes(Path(weights).read_bytes()[:1000])
+        weights = str(tmp_path / "bad.safetensors")
+    res = runner.invoke(app, ["segment", video, "--mask", mask, "--out", str(out), "--weights", weights])
+    assert res.exit_code != 0
+    lines = [l for l in res.output.strip().splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.output
+    assert "Traceback" not in res.output
+    if case != "out_not_writable":
+        assert not out.exists() or not any(out.rglob("*"))  # nothing half-written
