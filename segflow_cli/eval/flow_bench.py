@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from ..errors import SegflowError
 from .flow_data import FlowPair
 from .flow_methods import FlowFn
 from .flow_metrics import PairErrors, flow_errors, summarize_flow
@@ -39,8 +40,6 @@ def run_flow_benchmark(pairs: Sequence[FlowPair], methods: dict[str, FlowFn], *,
         img1, img2 = read_image(pair.image1), read_image(pair.image2)
         truth, valid = pair.truth()
         if img1.shape != img2.shape or img1.shape[:2] != truth.shape[:2]:
-            from ..errors import SegflowError
-
             raise SegflowError(f"{pair.name}: frames {img1.shape[1]}x{img1.shape[0]} / {img2.shape[1]}x{img2.shape[0]} "
                                f"and flow {truth.shape[1]}x{truth.shape[0]} differ in size")
         for name, fn in methods.items():

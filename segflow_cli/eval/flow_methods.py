@@ -24,13 +24,19 @@ def has_tvl1() -> bool:
     return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create")
 
 
-def tvl1_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
-    """OpenCV Dual TV-L1 (Zach et al. 2007) with its default parameters; needs opencv-contrib."""
+def _require_tvl1() -> None:
     import cv2
 
     if not has_tvl1():
         raise SegflowError("--method tvl1 needs OpenCV's contrib module (cv2.optflow), which this OpenCV "
                            f"{cv2.__version__} lacks; install opencv-contrib-python-headless or use dis/farneback")
+
+
+def tvl1_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """OpenCV Dual TV-L1 (Zach et al. 2007) with its default parameters; needs opencv-contrib."""
+    import cv2
+
+    _require_tvl1()
     grey = [cv2.cvtColor(i, cv2.COLOR_RGB2GRAY) for i in (img1, img2)]
     return cv2.optflow.DualTVL1OpticalFlow_create().calc(grey[0], grey[1], None).astype(np.float32)
 
@@ -47,8 +53,7 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
 
         return farneback_flow
     if name == "tvl1":
-        if not has_tvl1():
-            tvl1_flow(np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2, 3), np.uint8))  # raises the one-line error
+        _require_tvl1()
         return tvl1_flow
     if name == "segflow":
         from ..inference import load_flow_estimator
