@@ -22,11 +22,14 @@ def _losses(out):
 
 
 def test_overfits_a_few_samples(tmp_path):
-    train(TrainConfig(out=tmp_path, steps=40, lr=2e-3, schedule="joint", val_every=100, ckpt_every=100, **TINY))
+    train(TrainConfig(out=tmp_path, steps=40, lr=2e-3, schedule="joint", val_every=100, ckpt_every=100,
+                      export=str(tmp_path / "exp" / "tiny.safetensors"), **TINY))
     losses = _losses(tmp_path)
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert last < first / 2, (first, last)
     assert (tmp_path / "weights.safetensors").is_file() and (tmp_path / "checkpoint.pt").is_file()
+    card = json.loads((tmp_path / "exp" / "tiny.json").read_text())
+    assert card["training"]["steps"] == 40 and card["architecture"] == "segflow-lite" and "synthetic_val" in card["metrics"]
 
 
 def test_resume_continues_exactly(tmp_path):

@@ -32,6 +32,7 @@ def train_command(
     textures: Annotated[Optional[list[str]], typer.Option("--textures", help="folder of your own images for scene textures")] = None,
     stop_at: Annotated[int, typer.Option("--stop-at", help="checkpoint and stop at this step (resume later)")] = 0,
     train_samples: Annotated[int, typer.Option("--train-samples", help="use a fixed set of N scenes (0: endless)")] = 0,
+    export: Annotated[Optional[str], typer.Option("--export", help="also write the final weights here, e.g. weights/my.safetensors")] = None,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
 ) -> None:
@@ -44,7 +45,7 @@ def train_command(
         out=out, model=config, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule, switch_every=switch_every,
         size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
         init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
-        textures=tuple(textures or ()), stop_at=stop_at, train_samples=train_samples,
+        textures=tuple(textures or ()), stop_at=stop_at, train_samples=train_samples, export=export,
     )
     result = train(cfg)
     typer.echo(f"done at step {result['step']}; weights: {out / 'weights.safetensors'}; validation: {result['val']}")

@@ -28,13 +28,3 @@ def farneback_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     """OpenCV Farneback dense flow with commonly used parameters."""
     return cv2.calcOpticalFlowFarneback(_grey(img1), _grey(img2), None, 0.5, 5, 15, 3, 5, 1.2, 0).astype(np.float32)
 
-
-def occluded_backward(bw: np.ndarray, fw: np.ndarray) -> np.ndarray:
-    """Pixels of frame t whose backward flow ``bw`` (t -> t-1) is not confirmed by the forward flow
-    ``fw`` (t-1 -> t): they were hidden in t-1 (disoccluded), so what the flow carries there is wrong.
-    The usual forward-backward test (Sundaram et al., ECCV 2010). Returns (H, W) bool."""
-    h, w = bw.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    fw_at = cv2.remap(fw, gx + bw[..., 0], gy + bw[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    err = np.square(bw + fw_at).sum(-1)
-    return err > 0.01 * (np.square(bw).sum(-1) + np.square(fw_at).sum(-1)) + 0.5

@@ -36,7 +36,7 @@ class FrameResult:
 
 class VideoSession:
     """method "segflow" runs the joint network; "dis-warp" carries masks with OpenCV DIS flow alone
-    (backward warping plus a forward-backward occlusion check, so revealed background is not dragged)."""
+    (plain backward warping of the object probabilities, the classical baseline)."""
 
     def __init__(self, runner: PairRunner | None, *, method: str = "segflow", max_size: int = 512,
                  finetune_steps: int = 0, compute_flow: bool = True) -> None:
@@ -97,14 +97,10 @@ class VideoSession:
             probs, flow = torch.sigmoid(out.seg_logits[0]), out.flow
         else:
             from ..models.flow_branch import backward_warp
-            from .classical import dis_flow, occluded_backward
+            from .classical import dis_flow
 
-            bw = dis_flow(cur[0], self._prev[0])
-            flow = torch.from_numpy(bw).permute(2, 0, 1)[None]
+            flow = torch.from_numpy(dis_flow(cur[0], self._prev[0])).permute(2, 0, 1)[None]
             probs = backward_warp(self._probs[None], flow)[0]
-            # Disoccluded pixels would inherit the label of whatever hid them; call them background.
-            occ = torch.from_numpy(occluded_backward(bw, dis_flow(self._prev[0], cur[0])))
-            probs = probs.masked_fill(occ, 0.0)
         allp = soft_aggregate(probs)
         self._probs, self._prev = allp[1:], cur
         self.index += 1

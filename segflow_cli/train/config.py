@@ -45,6 +45,7 @@ class TrainConfig:
     textures: tuple[str, ...] = ()
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
     stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
+    export: str | None = None  # also write the final weights-only file (+ card) here, e.g. weights/NAME.safetensors
 
     def __post_init__(self) -> None:
         w, h = self.size

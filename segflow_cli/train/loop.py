@@ -85,9 +85,11 @@ def train(cfg: TrainConfig) -> dict:
     warm = max(1, cfg.warmup)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
         0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
-    start, ckpt = 0, out / "checkpoint.pt"
+    start, ckpt, extra = 0, out / "checkpoint.pt", {}
     if cfg.resume and ckpt.is_file():
-        start, _ = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched)
+        start, extra = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched)
+    t_run, seconds_before = time.perf_counter(), float(extra.get("train_seconds", 0.0))
+    wall = lambda: seconds_before + time.perf_counter() - t_run  # noqa: E731 - training time across resumes
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
@@ -130,21 +132,28 @@ def train(cfg: TrainConfig) -> dict:
                     metrics = validate(model, val, device=device, precision=precision)
                     log.write(json.dumps({"step": done, "val": metrics, "time": time.time()}) + "\n")
                     log.flush()
-                    export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics)
+                    export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics, seconds=wall(), device=device)
                     set_phase(model, phase)
                 if done % cfg.ckpt_every == 0 or last:
-                    save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, step=done)
+                    save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, step=done, extra={"train_seconds": wall()})
     if log:
         log.close()
+    if rank == 0 and cfg.export:
+        export(model, Path(cfg.export), cfg=cfg, step=max(step + 1, start), metrics=metrics, seconds=wall(), device=device)
     if world > 1:
         dist.destroy_process_group()
     return {"step": max(step + 1, start), "val": metrics}
 
 
-def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict) -> str:
+def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, seconds: float, device) -> str:
     """Weights-only fp16 export with a card saying what produced it."""
+    import platform
+
+    from ..policy import describe_device
     from ..weights import save_weights
 
-    card = {"training": {"steps": step, "config": cfg.to_dict(), "data_engine": "segflow_cli.data (synthetic layered scenes)"},
+    hardware = f"{describe_device(device)}; {os.cpu_count()} CPU cores ({platform.machine()})"
+    card = {"training": {"steps": step, "wall_time_s": round(seconds), "hardware": hardware, "config": cfg.to_dict(),
+                         "data_engine": "segflow_cli.data (synthetic layered scenes), seed %d" % cfg.seed},
             "metrics": {"synthetic_val": metrics}}
     return save_weights(model, path, card=card)
