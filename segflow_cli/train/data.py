@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from torch.utils.data import Dataset
 
 from ..errors import SegflowError
@@ -19,27 +21,41 @@ class Mixed(Dataset):
         self.parts = parts
 
     def __len__(self) -> int:
-        return STREAM_LENGTH
+        return len(self.parts) * max(len(p) for p in self.parts)
 
     def __getitem__(self, i: int):
         part = self.parts[i % len(self.parts)]
         return part[(i // len(self.parts)) % len(part)]
 
 
-def _scene_config(cfg: TrainConfig):
+def _scene_configs(cfg: TrainConfig) -> list:
+    """FlyingChairs-like scenes (large motion, for flow) and, when ``slow_motion`` is set, the same
+    scenes moving slower (frame-to-frame motion of real video, what tracking sees)."""
     from ..data import SceneConfig
 
-    return SceneConfig(size=cfg.size, frames=2, photo_dirs=tuple(cfg.textures))
+    fast = SceneConfig(size=cfg.size, frames=2, photo_dirs=tuple(cfg.textures))
+    if not cfg.slow_motion or cfg.slow_motion >= 1:
+        return [fast]
+    k = cfg.slow_motion
+    slow = replace(fast, max_translation=fast.max_translation * k, max_rotation=fast.max_rotation * k,
+                   max_scale=fast.max_scale * k, max_shear=fast.max_shear * k, camera_translation=fast.camera_translation * k,
+                   camera_rotation=fast.camera_rotation * k, camera_scale=fast.camera_scale * k)
+    return [fast, slow]
+
+
+def _synthetic(cfg: TrainConfig, *, length: int, seed: int) -> Dataset:
+    from ..data import SyntheticScenes
+
+    parts = [SyntheticScenes(sc, length=length, seed=seed) for sc in _scene_configs(cfg)]
+    return Mixed(parts) if len(parts) > 1 else parts[0]
 
 
 def clip_dataset(cfg: TrainConfig) -> Dataset:
-    from ..data import SyntheticScenes
-
     parts: list[Dataset] = []
     for entry in cfg.data:
         kind, _, path = entry.partition("=")
         if kind == "synthetic":
-            parts.append(SyntheticScenes(_scene_config(cfg), length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed))
+            parts.append(_synthetic(cfg, length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed))
         elif path:
             from ..data.datasets import training_clips
 
@@ -54,7 +70,18 @@ def train_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
 
 
 def val_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
-    from ..data import SyntheticScenes
+    return TrainPairs(_Head(_synthetic(cfg, length=cfg.val_samples, seed=VAL_SEED), cfg.val_samples),
+                      dis_init=dis_init, seed=VAL_SEED)
 
-    clips = SyntheticScenes(_scene_config(cfg), length=cfg.val_samples, seed=VAL_SEED)
-    return TrainPairs(clips, dis_init=dis_init, seed=VAL_SEED)
+
+class _Head(Dataset):
+    """The first n items of a dataset."""
+
+    def __init__(self, ds: Dataset, n: int) -> None:
+        self.ds, self.n = ds, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        return self.ds[i]

@@ -81,7 +81,10 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     model = build(cfg).to(device)
     dis_init = getattr(model.config, "flow_init", "none") == "dis"
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trunk = set(map(id, model.trunk.parameters()))
+    groups = [{"params": [p for p in model.parameters() if id(p) in trunk], "lr": cfg.lr * cfg.trunk_lr_scale},
+              {"params": [p for p in model.parameters() if id(p) not in trunk], "lr": cfg.lr}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(1, cfg.warmup)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
         0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
