@@ -31,7 +31,19 @@ def probs_to_ids(allp: torch.Tensor, object_ids: list[int], width: int, height: 
     """(K+1, h, w) normalised probabilities -> ((H, W) uint8 ids, (H, W) float32 foreground alpha) at (width, height)."""
     if tuple(allp.shape[-2:]) != (height, width):
         allp = F.interpolate(allp[None], size=(height, width), mode="bilinear", align_corners=False)[0]
-    lut = torch.tensor([0] + list(object_ids), dtype=torch.uint8)
-    ids = lut[allp.argmax(dim=0).cpu()].numpy()
+    ids = channel_argmax(allp.cpu(), [0] + list(object_ids)).numpy()
     alpha = (1.0 - allp[0]).clamp(0, 1).cpu().numpy().astype(np.float32)
     return ids, alpha
+
+
+def channel_argmax(x: torch.Tensor, labels: list[int]) -> torch.Tensor:
+    """(C, H, W) -> (H, W) uint8 label of the largest channel (first wins ties, like argmax).
+
+    A running max over channels: torch's argmax over a leading dim of a large map is an order of
+    magnitude slower on the CPU (88 ms vs a few ms at 854x480)."""
+    best, out = x[0], torch.full(x.shape[1:], labels[0], dtype=torch.uint8)
+    for c in range(1, x.shape[0]):
+        better = x[c] > best
+        out[better] = labels[c]
+        best = torch.maximum(best, x[c])
+    return out

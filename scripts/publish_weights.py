@@ -1,0 +1,55 @@
+"""Publish trained weights as a registry entry: weights/NAME.safetensors + weights/NAME.json.
+
+    python scripts/publish_weights.py --src runs/lite/weights.safetensors --name segflow-lite \
+        --davis segflow=res/davis/results.json --davis dis-warp=res/diswarp/results.json \
+        --flow res/flow/results.json --note "..."
+
+The card keeps the training record from the run's own card and adds the real-data figures (DAVIS
+J&F per method, flow EPE per method) from `segflow benchmark ... --out` results files, so the card
+says exactly what produced the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from segflow_cli.weights import sha256_of, weights_dir
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--src", type=Path, required=True)
+    ap.add_argument("--name", default="segflow-lite")
+    ap.add_argument("--davis", action="append", default=[], help="LABEL=results.json from benchmark davis --out")
+    ap.add_argument("--flow", action="append", default=[], help="results.json from benchmark flow --out")
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
+
+    card = json.loads(args.src.with_suffix(".json").read_text())
+    dst = weights_dir() / f"{args.name}.safetensors"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(args.src, dst)
+    real: dict = {}
+    for entry in args.davis:
+        label, _, path = entry.partition("=")
+        res = json.loads(Path(path).read_text())
+        real.setdefault("davis2016_shared_8_sequences", {})[label] = {
+            k: (round(v, 4) if isinstance(v, float) else v) for k, v in res["global"].items()} | {"command": res["run"]["command"]}
+    for path in args.flow:
+        res = json.loads(Path(path).read_text())
+        real.setdefault("flow_shared_pairs", {}).update(
+            {m: {k: round(v, 4) for k, v in s.items()} for m, s in res["summary"].items()})
+        real["flow_shared_pairs"]["command"] = res["run"]["command"]
+    card.update(name=args.name, file=dst.name, sha256=sha256_of(dst))
+    card.setdefault("metrics", {})["real_data"] = real
+    if args.note:
+        card["note"] = args.note
+    (weights_dir() / f"{args.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    print(f"published {dst} ({dst.stat().st_size / 1e6:.1f} MB, sha256 {card['sha256'][:12]})")
+
+
+if __name__ == "__main__":
+    main()
