@@ -12,9 +12,9 @@ import torch
 
 from segflow_cli.train import TrainConfig, train
 from segflow_cli.train.checkpoint import load_checkpoint
-from segflow_cli.train.loop import build
+from segflow_cli.train.loop import build, make_optimizer
 
-TINY = dict(size=(64, 64), batch_size=2, workers=0, val_samples=2, log_every=1, warmup=1, train_samples=2)
+TINY = dict(size=(64, 64), batch_size=2, workers=0, val_samples=2, log_every=1, warmup=1, train_samples=2, slow_motion=0)
 
 
 def _losses(out):
@@ -42,9 +42,9 @@ def test_resume_continues_exactly(tmp_path):
     assert steps_b == [1, 2, 3, 4, 5, 6]  # the resumed run picked up at step 4
     states = []
     for run in ("a", "b"):
-        model = build(TrainConfig(out=tmp_path, **cfg))
-        opt = torch.optim.AdamW(model.parameters())
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+        tc = TrainConfig(out=tmp_path, **cfg)
+        model = build(tc)
+        opt, sched = make_optimizer(model, tc)
         step, _ = load_checkpoint(tmp_path / run / "checkpoint.pt", model=model, optimizer=opt, scheduler=sched)
         states.append((step, model.state_dict(), opt.state_dict()))
     (sa, ma, oa), (sb, mb, ob) = states

@@ -41,6 +41,18 @@ def build(cfg: TrainConfig):
     return model
 
 
+def make_optimizer(model, cfg: TrainConfig):
+    """AdamW (the ImageNet trunk at ``trunk_lr_scale`` of the rate) with linear warm-up and cosine decay to 10 %."""
+    trunk = set(map(id, model.trunk.parameters()))
+    groups = [{"params": [p for p in model.parameters() if id(p) in trunk], "lr": cfg.lr * cfg.trunk_lr_scale},
+              {"params": [p for p in model.parameters() if id(p) not in trunk], "lr": cfg.lr}]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = max(1, cfg.warmup)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
+        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
+    return opt, sched
+
+
 def set_phase(model, phase: str) -> None:
     """Freeze the branch a phase does not train; the frozen trunk's BatchNorm keeps its statistics."""
     train_seg, train_flow = phase in ("seg", "joint"), phase in ("flow", "joint")
@@ -81,13 +93,7 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.out)
     model = build(cfg).to(device)
     dis_init = getattr(model.config, "flow_init", "none") == "dis"
-    trunk = set(map(id, model.trunk.parameters()))
-    groups = [{"params": [p for p in model.parameters() if id(p) in trunk], "lr": cfg.lr * cfg.trunk_lr_scale},
-              {"params": [p for p in model.parameters() if id(p) not in trunk], "lr": cfg.lr}]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warm = max(1, cfg.warmup)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (
-        0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, s / max(1, cfg.steps))))))
+    opt, sched = make_optimizer(model, cfg)
     start, ckpt, extra = 0, out / "checkpoint.pt", {}
     if cfg.resume and ckpt.is_file():
         start, extra = load_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched)
