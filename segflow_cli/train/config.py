@@ -41,12 +41,13 @@ class TrainConfig:
     val_samples: int = 32
     ckpt_every: int = 50
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
     textures: tuple[str, ...] = ()
     slow_motion: float = 0.25  # half the synthetic scenes move this much slower (video-like, for tracking)
     trunk_lr_scale: float = 0.3  # the ImageNet trunk learns slower than the new layers
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
     stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
+    val_data: tuple[str, ...] = ()  # KIND=PATH real sets validated besides the synthetic one (their val split)
     export: str | None = None  # also write the final weights-only file (+ card) here, e.g. weights/NAME.safetensors
 
     def __post_init__(self) -> None:

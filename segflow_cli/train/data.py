@@ -85,3 +85,15 @@ class _Head(Dataset):
 
     def __getitem__(self, i: int):
         return self.ds[i]
+
+
+def real_val_pairs(cfg: TrainConfig, entry: str, *, dis_init: bool) -> Dataset:
+    """The first ``val_samples`` items of a real set's validation split (DAVIS: val; flow sets:
+    their training split, the only one with labels), cropped like training data."""
+    from ..data.datasets import FitCrop, load
+
+    kind, _, path = entry.partition("=")
+    if not path:
+        raise SegflowError(f"--val-data {entry!r}: use KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
+    ds = FitCrop(load(kind, path, split="val" if kind.startswith("davis") else "train"), size=cfg.size, seed=VAL_SEED)
+    return TrainPairs(_Head(ds, min(cfg.val_samples, len(ds))), dis_init=dis_init, seed=VAL_SEED)

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from ..policy import autocast, check_precision, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import train_pairs, val_pairs
+from .data import real_val_pairs, train_pairs, val_pairs
 from .losses import iou, multiscale_epe, seg_loss
 from .progress import TrainProgress
 from .sampler import StepBatchSampler
@@ -88,7 +88,9 @@ def train(cfg: TrainConfig) -> dict:
         if device.type == "cuda":
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
             torch.cuda.set_device(device)
-    precision = check_precision(cfg.precision, device)
+    precision = "bf16" if cfg.precision == "auto" and device.type == "cuda" else cfg.precision
+    precision = check_precision("fp32" if precision == "auto" else precision, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")  # fp16 needs loss scaling; bf16 does not
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     model = build(cfg).to(device)
@@ -106,7 +108,9 @@ def train(cfg: TrainConfig) -> dict:
         train_pairs(cfg, dis_init=dis_init), num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
         batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size, rank=rank, world=world),
     )
-    val = val_pairs(cfg, dis_init=dis_init) if rank == 0 else None
+    val = {"synthetic": val_pairs(cfg, dis_init=dis_init)} if rank == 0 else {}
+    if rank == 0:
+        val.update({e.partition("=")[0]: real_val_pairs(cfg, e, dis_init=dis_init) for e in cfg.val_data})
     log = open(out / "log.jsonl", "a") if rank == 0 else None
     phase, net, metrics = None, model, {}
     progress = TrainProgress(total=cfg.steps, start=start, enabled=rank == 0)
@@ -121,9 +125,11 @@ def train(cfg: TrainConfig) -> dict:
             with autocast(device, precision):
                 loss, logs = step_loss(net, batch, phase)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 10.0)
-            opt.step()
+            scaler.step(opt)
+            scaler.update()
             sched.step()
             done = step + 1
             if rank == 0:
@@ -138,7 +144,7 @@ def train(cfg: TrainConfig) -> dict:
                     log.flush()
                 last = done in (cfg.steps, cfg.stop_at)
                 if done % cfg.val_every == 0 or last:
-                    metrics = validate(model, val, device=device, precision=precision)
+                    metrics = {name: validate(model, ds, device=device, precision=precision) for name, ds in val.items()}
                     log.write(json.dumps({"step": done, "val": metrics, "time": time.time()}) + "\n")
                     log.flush()
                     export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics, seconds=wall(), device=device)
@@ -164,5 +170,5 @@ def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, sec
     hardware = f"{describe_device(device)}; {os.cpu_count()} CPU cores ({platform.machine()})"
     card = {"training": {"steps": step, "wall_time_s": round(seconds), "hardware": hardware, "config": cfg.to_dict(),
                          "data_engine": "segflow_cli.data (synthetic layered scenes), seed %d" % cfg.seed},
-            "metrics": {"synthetic_val": metrics}}
+            "metrics": {"validation": metrics}}
     return save_weights(model, path, card=card)
