@@ -66,7 +66,7 @@ def clip_dataset(cfg: TrainConfig) -> Dataset:
 
 
 def train_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
-    return TrainPairs(clip_dataset(cfg), dis_init=dis_init, seed=cfg.seed)
+    return TrainPairs(clip_dataset(cfg), dis_init=dis_init, seed=cfg.seed, prior_strength=cfg.prior_strength)
 
 
 def val_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
