@@ -58,7 +58,7 @@ def test_session_and_cli_give_identical_masks(clip, tmp_path):
     from segflow_cli.weights import load_model
 
     model, _, _ = load_model(str(d / "tiny.safetensors"))
-    session = create_session(model=model, max_size=96, device="cpu")
+    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=20)  # the CLI's default
     for res in session.propagate(open_frames(d / "clip.mp4"), first_mask=read_mask(d / "mask.png")):
         assert np.array_equal(res.mask, read_mask(tmp_path / "cli" / "masks" / f"{res.index:05d}.png"))
 

@@ -50,7 +50,7 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
                 k = int(rng.integers(len(object_ids)))
                 imgs.append(torch.from_numpy(img).permute(2, 0, 1) / 255.0)
                 targets.append(torch.from_numpy(masks[k] > 0.5).float()[None])
-                priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng))[None])
+                priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng, strength=0.3))[None])
             x = torch.stack(imgs).to(dev)
             out = model(x, x, prior=torch.stack(priors).to(dev))
             loss = F.binary_cross_entropy_with_logits(out.seg_logits, torch.stack(targets).to(dev))
