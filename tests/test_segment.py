@@ -130,3 +130,18 @@ def test_bad_input_is_one_line_error(clip, tmp_path, case):
     assert "Traceback" not in res.output
     if case != "out_not_writable":
         assert not out.exists() or not any(out.rglob("*"))  # nothing half-written
+
+
+def test_finetuning_changes_the_network_and_every_video_starts_fresh(clip):
+    d, scene = clip
+    from segflow_cli.weights import load_model
+
+    model, _, _ = load_model(str(d / "tiny.safetensors"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=3)
+    frames = list(open_frames(d / "clip.mp4"))
+    first = [r.mask for r in session.propagate(frames, first_mask=scene.masks[0])]
+    assert session.finetune_seconds > 0
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())  # it trained
+    again = [r.mask for r in session.propagate(frames, first_mask=scene.masks[0])]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # restarted from the same weights
