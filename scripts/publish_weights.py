@@ -26,9 +26,22 @@ def main() -> None:
     ap.add_argument("--davis", action="append", default=[], help="LABEL=results.json from benchmark davis --out")
     ap.add_argument("--flow", action="append", default=[], help="results.json from benchmark flow --out")
     ap.add_argument("--note", default="")
+    ap.add_argument("--chain-from", type=Path, help="card of the weights this run started from (--init): its "
+                    "training chain is kept and this run appended, so the card covers every step")
     args = ap.parse_args()
 
     card = json.loads(args.src.with_suffix(".json").read_text())
+    if args.chain_from:
+        # Read before the copy below may overwrite it (publishing over the previous weights).
+        prev = json.loads(args.chain_from.read_text())["training"]
+        t, cfg = card["training"], card["training"]["config"]
+        run = {"run": Path(cfg["out"]).name, "steps": t["steps"], "wall_time_s": t["wall_time_s"],
+               "prior_strength": cfg.get("prior_strength"), "hard_prior_rate": cfg.get("hard_prior_rate"),
+               "schedule": f"phases {'/'.join(cfg['phases'])} every {cfg['switch_every']} steps, lr {cfg['lr']:g} "
+                           f"(trunk {cfg['trunk_lr_scale']:g}x), batch {cfg['batch_size']}, {cfg['size'][0]}x{cfg['size'][1]}"}
+        t["chain"] = prev.get("chain", []) + [run]
+        t["steps_total"] = prev.get("steps_total", prev["steps"]) + t["steps"]
+        t["wall_time_total_s"] = prev.get("wall_time_total_s", prev["wall_time_s"]) + t["wall_time_s"]
     dst = weights_dir() / f"{args.name}.safetensors"
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.src, dst)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..models.matching import ReferenceMemory
 from ..train.samples import perturb_mask
 from .aggregate import ids_to_onehot
 
@@ -42,17 +43,25 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
     params = [p for m in model.seg_modules() for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=lr)
     model.eval()  # BatchNorm statistics stay fixed: one frame is no batch
+    # The unaugmented frame is the reference each augmented copy is matched against, one memory per
+    # object as each sample trains one object (clone: inference-mode tensors refuse autograd).
+    prepared = runner.prepare(small, size)
+    memories = [runner.encode_reference(prepared, torch.from_numpy(onehot[k : k + 1])[None]) for k in range(len(object_ids))]
     with torch.enable_grad():
         for _ in range(steps):
-            imgs, priors, targets = [], [], []
+            imgs, priors, targets, picked = [], [], [], []
             for _ in range(batch):
                 img, masks = _augment(small, onehot, rng)
                 k = int(rng.integers(len(object_ids)))
+                picked.append(k)
                 imgs.append(torch.from_numpy(img).permute(2, 0, 1) / 255.0)
                 targets.append(torch.from_numpy(masks[k] > 0.5).float()[None])
                 priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng, strength=0.3))[None])
             x = torch.stack(imgs).to(dev)
-            out = model(x, x, prior=torch.stack(priors).to(dev))
+            kw = {} if memories[0] is None else {"reference": ReferenceMemory(
+                emb=torch.cat([memories[k].emb for k in picked]).clone(),
+                bounds=torch.cat([memories[k].bounds for k in picked]).clone())}
+            out = model(x, x, prior=torch.stack(priors).to(dev), **kw)
             loss = F.binary_cross_entropy_with_logits(out.seg_logits, torch.stack(targets).to(dev))
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -53,8 +53,9 @@ class PairRunner:
 
     @torch.inference_mode()
     def run(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor], *,
-            prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None) -> PairResult:
-        """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w)."""
+            prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None, reference=None) -> PairResult:
+        """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w)
+        and reference memory (from ``encode_reference``)."""
         init = None
         if self.uses_dis_init:
             init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
@@ -66,8 +67,20 @@ class PairRunner:
                 flow = self.model(a[1], b[1], flow_init=init).flow.float()
                 prior, prev_probs = backward_warp(prev_probs, flow), None
             kw = {"prev_probs": prev_probs} if prev_probs is not None else {}
+            if reference is not None:
+                kw["reference"] = reference
             out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
         return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float())
+
+
+    @torch.inference_mode()
+    def encode_reference(self, a: tuple[np.ndarray, torch.Tensor], masks: torch.Tensor):
+        """The annotated frame (prepared) and its (1, K, h, w) masks -> the model's reference memory,
+        or None for variants without first-frame matching."""
+        if not getattr(self.model, "supports_reference", False) or not getattr(self.model.config, "reference_matching", False):
+            return None
+        with autocast(self.device, self.precision):
+            return self.model.encode_reference(a[1], masks.to(self.device))
 
 
 def resize_flow(flow: torch.Tensor, width: int, height: int) -> np.ndarray:

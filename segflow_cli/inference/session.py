@@ -5,8 +5,9 @@
         res.mask  # (H, W) uint8 object ids, at the input size
 
 Per frame t >= 1 the network takes (frame t, frame t-1): its flow t -> t-1 (the backward flow)
-warps the objects' probabilities of frame t-1 onto frame t, and that prior, the image features and
-the fused flow features give each object's logits; soft aggregation makes one id map.
+warps the objects' probabilities of frame t-1 onto frame t, and that prior, matching against the
+annotated first frame (kept as a reference memory), the image features and the fused flow features
+give each object's logits; soft aggregation makes one id map.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class VideoSession:
                     self.runner, frame, mask, self.object_ids, self.size, steps=self.finetune_steps)
         self._prev = self._prepare(frame)
         onehot = ids_to_onehot(mask, self.object_ids, self.size).to(self.device)
+        self._reference = None if self.runner is None else self.runner.encode_reference(self._prev, onehot[None])
         self._probs = soft_aggregate(onehot)[1:]  # (K, h, w) object probabilities of the last frame
         self.index = 0
         alpha = (mask != 0).astype(np.float32)
@@ -93,7 +95,7 @@ class VideoSession:
             raise SegflowError(f"frame size changed mid-video: {frame.shape[1]}x{frame.shape[0]}, expected {self.width}x{self.height}")
         cur = self._prepare(frame)
         if self.method == "segflow":
-            out = self.runner.run(cur, self._prev, prev_probs=self._probs[None])
+            out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference)
             probs, flow = torch.sigmoid(out.seg_logits[0]), out.flow
         else:
             from ..models.flow_branch import backward_warp

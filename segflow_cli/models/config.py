@@ -18,6 +18,9 @@ class LiteConfig:
     flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow and learns the residual
         (RAFT's flow_init idea); "none" estimates flow from scratch.
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
+    reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
+        reference memory is given.
+    match_topk: neighbours averaged per matching score.
     """
 
     name: str = "segflow-lite"
@@ -29,6 +32,8 @@ class LiteConfig:
     fusion_strides: tuple[int, ...] = (8, 16)
     flow_init: Literal["none", "dis"] = "dis"
     prior_gain: float = 4.0
+    reference_matching: bool = True
+    match_topk: int = 5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,4 +42,5 @@ class LiteConfig:
     def from_dict(cls, d: dict) -> "LiteConfig":
         known = {f for f in cls.__dataclass_fields__}
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
+        kw.setdefault("reference_matching", False)  # cards written before matching existed describe nets without it
         return cls(**kw)

@@ -20,12 +20,14 @@ class SegDecoder(nn.Module):
 
     forward(trunk, fused, prior, objects):
       trunk {s: (B, C_s, H/s, W/s)} for s in (4, 8, 16, 32); fused {s: (B, F, H/s, W/s)} at fusion
-      strides; prior (B*K, 1, H, W) in [0, 1] (objects folded into the batch, K = ``objects``).
+      strides; prior (B*K, 1, H, W) in [0, 1] (objects folded into the batch, K = ``objects``);
+      match (B*K, match_channels, H/8, W/8) or None (no reference: that input contributes nothing).
     Returns logits (B*K, 1, H/4, W/4).
     """
 
     def __init__(
-        self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64
+        self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64,
+        match_channels: int = 0,
     ) -> None:
         super().__init__()
         self.fusion_strides = tuple(fusion_strides)
@@ -35,12 +37,18 @@ class SegDecoder(nn.Module):
             self.lateral[str(s)] = nn.Conv2d(c + extra, width, 1)
         # The prior enters at every decoder stride <= 16 through its own small encoder.
         self.prior_enc = nn.ModuleDict({str(s): nn.Conv2d(1, width, 3, 1, 1) for s in (4, 8, 16)})
+        # Matching scores enter the same way; zero-initialised so adding them to trained weights
+        # starts from exactly the network without them.
+        self.match_enc = nn.ModuleDict(
+            {str(s): nn.Conv2d(match_channels, width, 3, 1, 1, bias=False) for s in (4, 8, 16)} if match_channels else {})
+        for conv in self.match_enc.values():
+            nn.init.zeros_(conv.weight)
         self.smooth = nn.ModuleDict({str(s): _conv_bn(width, width) for s in (4, 8, 16)})
         self.head = nn.Sequential(_conv_bn(width, width // 2), nn.Conv2d(width // 2, 1, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 
-    def forward(self, trunk, fused, prior: torch.Tensor, objects: int) -> torch.Tensor:
+    def forward(self, trunk, fused, prior: torch.Tensor, objects: int, match: torch.Tensor | None = None) -> torch.Tensor:
         def lat(s: int) -> torch.Tensor:
             x = torch.cat([trunk[s], fused[s]], 1) if s in self.fusion_strides else trunk[s]
             return self.lateral[str(s)](x).repeat_interleave(objects, dim=0)
@@ -50,5 +58,9 @@ class SegDecoder(nn.Module):
             y = lat(s)
             x = F.interpolate(x, size=y.shape[-2:], mode="bilinear", align_corners=False) + y
             x = x + self.prior_enc[str(s)](F.adaptive_avg_pool2d(prior * 2.0 - 1.0, y.shape[-2:]))
+            if match is not None and self.match_enc:
+                m = F.interpolate(match, size=y.shape[-2:], mode="bilinear", align_corners=False) if s == 4 else (
+                    F.adaptive_avg_pool2d(match, y.shape[-2:]))
+                x = x + self.match_enc[str(s)](m)
             x = self.smooth[str(s)](x)
         return self.head(x)

@@ -1,7 +1,7 @@
 """segflow-lite: the SegFlow composition sized for CPU training and inference.
 
 Only composes the parts: LiteTrunk (segmentation encoder), FlowPyramid + PyramidFlowDecoder (flow
-branch), BidirectionalFusion, SegDecoder. See config.LiteConfig for the knobs.
+branch), BidirectionalFusion, SegDecoder, first-frame matching. See config.LiteConfig for the knobs.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .config import LiteConfig
 from .encoders import FlowPyramid, LiteTrunk
 from .flow_branch import PyramidFlowDecoder, backward_warp
 from .fusion import BidirectionalFusion
+from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
 from .padding import InputPadder
 from .seg_branch import SegDecoder
 from .types import SegFlowOutput, check_inputs
@@ -22,7 +23,7 @@ STRIDE = 32  # the trunk's output stride; inputs are padded to a multiple of it
 
 
 class SegFlowLite(nn.Module):
-    """forward(image1, image2, *, prior=None, flow_init=None) -> SegFlowOutput.
+    """forward(image1, image2, *, prior=None, flow_init=None, prev_probs=None, reference=None) -> SegFlowOutput.
 
     image1, image2: (B, 3, H, W) RGB in [0, 1], any H, W (padded inside, outputs unpadded).
     prior: (B, K, H, W) per-object probabilities aligned with image1 (previous masks warped to it),
@@ -31,9 +32,13 @@ class SegFlowLite(nn.Module):
     prev_probs: (B, K, H, W) object probabilities of image2; warped to image1 by the predicted flow
         (gradient stopped) they become the prior. This is how a video session tracks objects:
         image1 = current frame, image2 = previous frame, so the flow is the backward flow.
+    reference: a ReferenceMemory from ``encode_reference`` (the annotated frame and its K object
+        masks), or the pair (image (B, 3, H, W), masks (B, K, H, W)) to encode here (training);
+        its matching scores join the prior in the decoder (config.reference_matching).
     """
 
     supports_prev_probs = True
+    supports_reference = True
 
     def __init__(self, *, config: LiteConfig = LiteConfig()) -> None:
         super().__init__()
@@ -53,6 +58,7 @@ class SegFlowLite(nn.Module):
         self.seg_decoder = SegDecoder(
             trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
             fusion_channels=config.fusion_channels, width=config.decoder_channels,
+            match_channels=MATCH_CHANNELS if config.reference_matching else 0,
         )
 
     def seg_modules(self) -> list[nn.Module]:
@@ -63,7 +69,15 @@ class SegFlowLite(nn.Module):
         """What the flow phase trains (the segmentation phase freezes these)."""
         return [self.flow_pyramid, self.flow_decoder, self.fusion.to_flow]
 
-    def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None) -> SegFlowOutput:
+    def encode_reference(self, image: torch.Tensor, masks: torch.Tensor) -> ReferenceMemory:
+        """image (B, 3, H, W) in [0, 1] and its object masks (B, K, H, W) in [0, 1] -> ReferenceMemory."""
+        check_inputs(image, image, masks)
+        padder = InputPadder(image.shape, stride=STRIDE)
+        im, m = padder.pad(image, masks.to(image.dtype))
+        feats = self.trunk(im)
+        return make_memory(embed(feats[1], feats[2]), m)
+
+    def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None, reference=None) -> SegFlowOutput:
         check_inputs(image1, image2, prior, flow_init)
         if prev_probs is not None:
             if prior is not None:
@@ -90,7 +104,14 @@ class SegFlowLite(nn.Module):
             prior = padder.pad(prior)[0]
         k = 1 if prior is None else prior.shape[1]
         pr = im1.new_full((b, 1, hp, wp), 0.5) if prior is None else prior.reshape(b * k, 1, hp, wp)
-        logits = self.seg_decoder(trunk, fused, pr, k)
+        scores = None
+        if reference is not None and self.config.reference_matching:
+            if isinstance(reference, tuple):
+                reference = self.encode_reference(*reference)
+            if reference.objects != k:
+                raise ValueError(f"the reference memory holds {reference.objects} objects but the prior has {k}")
+            scores = match(reference, embed(trunk[8], trunk[16]), topk=self.config.match_topk)
+        logits = self.seg_decoder(trunk, fused, pr, k, scores)
         # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
         logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
         logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)

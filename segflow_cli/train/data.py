@@ -33,7 +33,8 @@ def _scene_configs(cfg: TrainConfig) -> list:
     scenes moving slower (frame-to-frame motion of real video, what tracking sees)."""
     from ..data import SceneConfig
 
-    fast = SceneConfig(size=cfg.size, frames=2, photo_dirs=tuple(cfg.textures))
+    # frames 0, 1 are the training pair; the last one, reference_gap frames on, is the reference
+    fast = SceneConfig(size=cfg.size, frames=2 + max(0, cfg.reference_gap - 1), photo_dirs=tuple(cfg.textures))
     if not cfg.slow_motion or cfg.slow_motion >= 1:
         return [fast]
     k = cfg.slow_motion
@@ -66,7 +67,8 @@ def clip_dataset(cfg: TrainConfig) -> Dataset:
 
 
 def train_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
-    return TrainPairs(clip_dataset(cfg), dis_init=dis_init, seed=cfg.seed, prior_strength=cfg.prior_strength)
+    return TrainPairs(clip_dataset(cfg), dis_init=dis_init, seed=cfg.seed, prior_strength=cfg.prior_strength,
+                      hard_prior_rate=cfg.hard_prior_rate)
 
 
 def val_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:

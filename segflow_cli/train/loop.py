@@ -26,7 +26,7 @@ from .data import real_val_pairs, train_pairs, val_pairs
 from .losses import iou, multiscale_epe, seg_loss
 from .progress import TrainProgress
 from .sampler import StepBatchSampler
-from .validate import validate
+from .validate import forward_batch, validate
 
 
 def build(cfg: TrainConfig):
@@ -37,7 +37,17 @@ def build(cfg: TrainConfig):
         from ..weights import load_model
 
         init, _, _ = load_model(cfg.init)
-        model.load_state_dict(init.state_dict())
+        # Layers the init weights predate (e.g. the matching encoder) keep their fresh initialisation;
+        # anything else that does not fit is an error.
+        from ..errors import WeightsError
+
+        fail = f"--init {cfg.init} does not fit the {cfg.model} network; use weights of the same variant and sizes"
+        try:
+            missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
+        except RuntimeError:  # tensor shapes differ
+            raise WeightsError(fail) from None
+        if unexpected or any(not k.startswith("seg_decoder.match_enc.") for k in missing):
+            raise WeightsError(f"{fail} ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
     return model
 
 
@@ -67,7 +77,7 @@ def set_phase(model, phase: str) -> None:
 
 
 def step_loss(model, batch: dict, phase: str):
-    out = model(batch["image1"], batch["image2"], prev_probs=batch["prev"], flow_init=batch.get("flow_init"))
+    out = forward_batch(model, batch)
     logs, loss = {}, out.flow.new_zeros(())
     if phase in ("flow", "joint"):
         valid = batch["flow_valid"] & batch["has_flow"][:, None, None]

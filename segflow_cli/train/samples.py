@@ -3,7 +3,9 @@
 Time runs backwards in a pair, exactly as in a video session: image1 = frame 0 is the "current"
 frame, image2 = frame 1 the "previous" one, the flow target is frame 0 -> frame 1, and the prior
 is one object's mask in frame 1, perturbed so the network learns to correct a drifting prior
-(which the network itself warps onto frame 0 with its own flow).
+(which the network itself warps onto frame 0 with its own flow). The last frame of a clip of three
+or more is the reference ("annotated") frame with that object's exact mask, the input of first-frame
+matching; two-frame clips use frame 1 and its exact mask.
 """
 
 from __future__ import annotations
@@ -46,10 +48,15 @@ class TrainPairs(Dataset):
     (T-1, 2, H, W), 'valid' (T-1, H, W), 'masks' (T, H, W). Items become:
     image1, image2 (3, H, W); flow (2, H, W) and flow_valid (H, W) (zeros / False without labels);
     flow_init (2, H, W) DIS flow when ``dis_init``; prev (1, H, W) perturbed prior in frame 1;
-    target (1, H, W) the same object in frame 0; has_flow, has_seg (bool tensors)."""
+    target (1, H, W) the same object in frame 0; ref_image (3, H, W) and ref_mask (1, H, W) the
+    reference frame and the object's mask in it; has_flow, has_seg (bool tensors).
+    A fraction ``hard_prior_rate`` of priors is perturbed at full strength (a lost or badly drifted
+    mask, which only the reference can correct)."""
 
-    def __init__(self, clips: Dataset, *, dis_init: bool, seed: int = 0, prior_strength: float = 1.0) -> None:
+    def __init__(self, clips: Dataset, *, dis_init: bool, seed: int = 0, prior_strength: float = 1.0,
+                 hard_prior_rate: float = 0.0) -> None:
         self.clips, self.dis_init, self.seed, self.strength = clips, dis_init, seed, prior_strength
+        self.hard_prior_rate = hard_prior_rate
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -69,12 +76,16 @@ class TrainPairs(Dataset):
             u8 = [(x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8) for x in (f[0], f[1])]
             out["flow_init"] = torch.from_numpy(dis_flow(u8[0], u8[1])).permute(2, 0, 1)
         prev, target, has_seg = torch.full((1, h, w), 0.5), torch.zeros(1, h, w), False
+        r = len(f) - 1 if len(f) >= 3 else 1
+        ref_mask = torch.zeros(1, h, w)
         if "masks" in item:
             m0, m1 = item["masks"][0].numpy(), item["masks"][1].numpy()
             ids = [i for i in np.unique(m0) if i != 0 and (m1 == i).any()]
             if ids:
                 oid = ids[int(rng.integers(len(ids)))]
-                prev = torch.from_numpy(perturb_mask((m1 == oid).astype(np.uint8), rng, strength=self.strength))[None]
+                strength = 1.0 if rng.random() < self.hard_prior_rate else self.strength
+                prev = torch.from_numpy(perturb_mask((m1 == oid).astype(np.uint8), rng, strength=strength))[None]
                 target, has_seg = torch.from_numpy((m0 == oid).astype(np.float32))[None], True
-        out.update(prev=prev, target=target, has_seg=torch.tensor(has_seg))
+                ref_mask = (item["masks"][r] == oid).float()[None]
+        out.update(prev=prev, target=target, has_seg=torch.tensor(has_seg), ref_image=f[r], ref_mask=ref_mask)
         return out

@@ -8,6 +8,14 @@ from ..policy import autocast
 from .losses import epe_map, iou
 
 
+def forward_batch(model, batch: dict):
+    """The network on a training batch; the reference frame goes in where the variant reads one."""
+    net = getattr(model, "module", model)  # DDP-wrapped or not
+    kw = {"reference": (batch["ref_image"], batch["ref_mask"])} if (
+        "ref_image" in batch and getattr(net, "supports_reference", False)) else {}
+    return model(batch["image1"], batch["image2"], prev_probs=batch["prev"], flow_init=batch.get("flow_init"), **kw)
+
+
 @torch.no_grad()
 def validate(model, dataset, *, device, precision: str = "fp32", batch_size: int = 4) -> dict:
     """Means over the set: epe (network flow), init_epe (flow_init alone, when used), iou (network
@@ -20,7 +28,7 @@ def validate(model, dataset, *, device, precision: str = "fp32", batch_size: int
         chunk = items[i : i + batch_size]
         batch = {k: torch.stack([c[k] for c in chunk]).to(device) for k in chunk[0]}
         with autocast(device, precision):
-            out = model(batch["image1"], batch["image2"], prev_probs=batch["prev"], flow_init=batch.get("flow_init"))
+            out = forward_batch(model, batch)
         v = (batch["flow_valid"] & batch["has_flow"][:, None, None]).float()
         nv = v.sum().clamp_min(1)
         if v.sum() > 0:
