@@ -19,6 +19,15 @@ from pathlib import Path
 from segflow_cli.weights import sha256_of, weights_dir
 
 
+def _run_entry(training: dict) -> dict:
+    """One link of a card's training chain, from a run's own card."""
+    cfg = training["config"]
+    return {"run": Path(cfg["out"]).name, "steps": training["steps"], "wall_time_s": training["wall_time_s"],
+            "prior_strength": cfg.get("prior_strength"), "hard_prior_rate": cfg.get("hard_prior_rate", 0.0),
+            "schedule": f"phases {'/'.join(cfg['phases'])} every {cfg['switch_every']} steps, lr {cfg['lr']:g} "
+                        f"(trunk {cfg['trunk_lr_scale']:g}x), batch {cfg['batch_size']}, {cfg['size'][0]}x{cfg['size'][1]}"}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", type=Path, required=True)
@@ -26,22 +35,27 @@ def main() -> None:
     ap.add_argument("--davis", action="append", default=[], help="LABEL=results.json from benchmark davis --out")
     ap.add_argument("--flow", action="append", default=[], help="results.json from benchmark flow --out")
     ap.add_argument("--note", default="")
-    ap.add_argument("--chain-from", type=Path, help="card of the weights this run started from (--init): its "
-                    "training chain is kept and this run appended, so the card covers every step")
+    ap.add_argument("--chain-from", type=Path, action="append", default=[],
+                    help="cards of the weights this run descends from, oldest first (repeatable): the first card's "
+                         "training chain is kept, the others and this run are appended, so the card covers every step")
     args = ap.parse_args()
 
     card = json.loads(args.src.with_suffix(".json").read_text())
     if args.chain_from:
-        # Read before the copy below may overwrite it (publishing over the previous weights).
-        prev = json.loads(args.chain_from.read_text())["training"]
-        t, cfg = card["training"], card["training"]["config"]
-        run = {"run": Path(cfg["out"]).name, "steps": t["steps"], "wall_time_s": t["wall_time_s"],
-               "prior_strength": cfg.get("prior_strength"), "hard_prior_rate": cfg.get("hard_prior_rate"),
-               "schedule": f"phases {'/'.join(cfg['phases'])} every {cfg['switch_every']} steps, lr {cfg['lr']:g} "
-                           f"(trunk {cfg['trunk_lr_scale']:g}x), batch {cfg['batch_size']}, {cfg['size'][0]}x{cfg['size'][1]}"}
-        t["chain"] = prev.get("chain", []) + [run]
-        t["steps_total"] = prev.get("steps_total", prev["steps"]) + t["steps"]
-        t["wall_time_total_s"] = prev.get("wall_time_total_s", prev["wall_time_s"]) + t["wall_time_s"]
+        # Read before the copy below may overwrite them (publishing over the previous weights).
+        cards = [json.loads(p.read_text())["training"] for p in args.chain_from] + [card["training"]]
+        first = cards[0]
+        chain = list(first.get("chain") or [_run_entry(first)])
+        chain += [_run_entry(t) for t in cards[1:]]
+        card["training"].update(chain=chain, steps_total=sum(c["steps"] for c in chain),
+                                wall_time_total_s=sum(c["wall_time_s"] for c in chain))
+    if "data_engine_settings" not in card["training"]:  # runs exported before cards carried them
+        from segflow_cli.train import TrainConfig
+        from segflow_cli.train.loop import data_engine_settings
+
+        known = TrainConfig.__dataclass_fields__
+        cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in card["training"]["config"].items() if k in known}
+        card["training"]["data_engine_settings"] = data_engine_settings(TrainConfig(**cfg))
     dst = weights_dir() / f"{args.name}.safetensors"
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.src, dst)

@@ -150,3 +150,17 @@ def test_session_matches_against_the_annotated_frame(monkeypatch):
     cells = F.adaptive_avg_pool2d(torch.stack([torch.from_numpy(mask == i).float() for i in (1, 2)]), (8, 12))
     owned = [int((cells[i] > 0.5).sum()) for i in (0, 1)]  # cells of the 12x8 stride-8 grid each object owns
     assert seen[0].bounds[0].diff().tolist() == [96 - sum(owned), *owned] and min(owned) > 0
+
+
+def test_lost_priors_really_lose_the_object():
+    """Hard training priors (lose_mask) overlap the object by less than half: the prior alone cannot
+    give the answer, so the network must take it from the reference."""
+    from segflow_cli.train.samples import lose_mask
+
+    mask = np.zeros((64, 96), np.uint8)
+    mask[20:40, 30:60] = 1
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        p = lose_mask(mask, rng) > 0.5
+        inter, union = (p & (mask > 0)).sum(), (p | (mask > 0)).sum()
+        assert inter / union < 0.5 and p.shape == mask.shape

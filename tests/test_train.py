@@ -30,6 +30,9 @@ def test_overfits_a_few_samples(tmp_path):
     assert (tmp_path / "weights.safetensors").is_file() and (tmp_path / "checkpoint.pt").is_file()
     card = json.loads((tmp_path / "exp" / "tiny.json").read_text())
     assert card["training"]["steps"] == 40 and card["architecture"] == "segflow-lite" and "iou" in card["metrics"]["validation"]["synthetic"]
+    engine = card["training"]["data_engine_settings"]  # enough to regenerate the exact training stream
+    assert engine["seed"] == 0 and [sc["size"] for sc in engine["scene_configs"]] == [[64, 64]]
+    assert engine["scene_configs"][0]["frames"] == 4  # the pair plus a reference 3 frames from the current one
 
 
 def test_resume_continues_exactly(tmp_path):

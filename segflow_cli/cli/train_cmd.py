@@ -33,7 +33,7 @@ def train_command(
     stop_at: Annotated[int, typer.Option("--stop-at", help="checkpoint and stop at this step (resume later)")] = 0,
     train_samples: Annotated[int, typer.Option("--train-samples", help="use a fixed set of N scenes (0: endless)")] = 0,
     prior_strength: Annotated[float, typer.Option("--prior-strength", help="how hard training priors are perturbed (1: strong)")] = 1.0,
-    hard_prior_rate: Annotated[float, typer.Option("--hard-prior-rate", help="fraction of priors perturbed at full strength (lost masks)")] = 0.0,
+    hard_prior_rate: Annotated[float, typer.Option("--hard-prior-rate", help="fraction of training priors that are lost (empty, far off, a fragment)")] = 0.0,
     reference_gap: Annotated[int, typer.Option("--reference-gap", help="synthetic clips: frames between the reference and the current frame")] = 3,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="also validate on KIND=PATH (its val split); repeatable")] = None,
     export: Annotated[Optional[str], typer.Option("--export", help="also write the final weights here, e.g. weights/my.safetensors")] = None,

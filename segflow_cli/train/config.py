@@ -45,7 +45,7 @@ class TrainConfig:
     textures: tuple[str, ...] = ()
     slow_motion: float = 0.25  # half the synthetic scenes move this much slower (video-like, for tracking)
     prior_strength: float = 1.0  # how hard the training prior is perturbed (shifts, dilation, holes, blobs)
-    hard_prior_rate: float = 0.0  # this fraction of priors is perturbed at full strength (lost masks)
+    hard_prior_rate: float = 0.0  # this fraction of priors is lost (empty, far off, a fragment): matching must recover
     reference_gap: int = 3  # synthetic clips: the reference frame lies this many frames before the current one
     trunk_lr_scale: float = 0.3  # the ImageNet trunk learns slower than the new layers
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)

@@ -28,7 +28,7 @@ class Mixed(Dataset):
         return part[(i // len(self.parts)) % len(part)]
 
 
-def _scene_configs(cfg: TrainConfig) -> list:
+def scene_configs(cfg: TrainConfig) -> list:
     """FlyingChairs-like scenes (large motion, for flow) and, when ``slow_motion`` is set, the same
     scenes moving slower (frame-to-frame motion of real video, what tracking sees)."""
     from ..data import SceneConfig
@@ -47,7 +47,7 @@ def _scene_configs(cfg: TrainConfig) -> list:
 def _synthetic(cfg: TrainConfig, *, length: int, seed: int) -> Dataset:
     from ..data import SyntheticScenes
 
-    parts = [SyntheticScenes(sc, length=length, seed=seed) for sc in _scene_configs(cfg)]
+    parts = [SyntheticScenes(sc, length=length, seed=seed) for sc in scene_configs(cfg)]
     return Mixed(parts) if len(parts) > 1 else parts[0]
 
 

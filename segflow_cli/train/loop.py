@@ -170,6 +170,18 @@ def train(cfg: TrainConfig) -> dict:
     return {"step": max(step + 1, start), "val": metrics}
 
 
+def data_engine_settings(cfg: TrainConfig) -> dict:
+    """What the data engine drew for this run: generator, stream seed and every scene configuration
+    (synthetic data is the stream (config, seed, index), so these reproduce it exactly)."""
+    from dataclasses import asdict
+
+    from .data import scene_configs
+
+    scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in scene_configs(cfg)]
+    return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
+            "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}
+
+
 def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, seconds: float, device) -> str:
     """Weights-only fp16 export with a card saying what produced it."""
     import platform
@@ -181,4 +193,5 @@ def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, sec
     card = {"training": {"steps": step, "wall_time_s": round(seconds), "hardware": hardware, "config": cfg.to_dict(),
                          "data_engine": "segflow_cli.data (synthetic layered scenes), seed %d" % cfg.seed},
             "metrics": {"validation": metrics}}
+    card["training"]["data_engine_settings"] = data_engine_settings(cfg)
     return save_weights(model, path, card=card)

@@ -43,6 +43,25 @@ def perturb_mask(mask: np.ndarray, rng: np.random.Generator, *, strength: float 
     return p
 
 
+def lose_mask(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(H, W) {0,1} uint8 -> the prior of a tracker that has lost the object: empty, moved far away,
+    or cut to a fragment (float32). Only matching against the reference frame can recover from it."""
+    h, w = mask.shape
+    mode = rng.integers(3)
+    if mode == 0:
+        return np.zeros((h, w), np.float32)
+    if mode == 1:
+        ang, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.2, 0.5)
+        t = np.float32([[1, 0, np.cos(ang) * dist * w], [0, 1, np.sin(ang) * dist * h]])
+        return cv2.warpAffine(mask.astype(np.uint8), t, (w, h), flags=cv2.INTER_NEAREST).astype(np.float32)
+    ys, xs = np.mgrid[0:h, 0:w]
+    ang = rng.uniform(0, 2 * np.pi)
+    proj = np.cos(ang) * xs + np.sin(ang) * ys
+    inside = proj[mask > 0]
+    cut = np.quantile(inside, rng.uniform(0.6, 0.9)) if inside.size else 0.0
+    return ((mask > 0) & (proj > cut)).astype(np.float32)
+
+
 class TrainPairs(Dataset):
     """Wraps a clip dataset whose items hold 'frames' (T, 3, H, W) in [0, 1] and optionally 'flows'
     (T-1, 2, H, W), 'valid' (T-1, H, W), 'masks' (T, H, W). Items become:
@@ -50,8 +69,8 @@ class TrainPairs(Dataset):
     flow_init (2, H, W) DIS flow when ``dis_init``; prev (1, H, W) perturbed prior in frame 1;
     target (1, H, W) the same object in frame 0; ref_image (3, H, W) and ref_mask (1, H, W) the
     reference frame and the object's mask in it; has_flow, has_seg (bool tensors).
-    A fraction ``hard_prior_rate`` of priors is perturbed at full strength (a lost or badly drifted
-    mask, which only the reference can correct)."""
+    A fraction ``hard_prior_rate`` of priors is lost (``lose_mask``: empty, far off or a fragment),
+    which only the reference can correct."""
 
     def __init__(self, clips: Dataset, *, dis_init: bool, seed: int = 0, prior_strength: float = 1.0,
                  hard_prior_rate: float = 0.0) -> None:
@@ -83,8 +102,9 @@ class TrainPairs(Dataset):
             ids = [i for i in np.unique(m0) if i != 0 and (m1 == i).any()]
             if ids:
                 oid = ids[int(rng.integers(len(ids)))]
-                strength = 1.0 if rng.random() < self.hard_prior_rate else self.strength
-                prev = torch.from_numpy(perturb_mask((m1 == oid).astype(np.uint8), rng, strength=strength))[None]
+                m = (m1 == oid).astype(np.uint8)
+                lost = rng.random() < self.hard_prior_rate
+                prev = torch.from_numpy(lose_mask(m, rng) if lost else perturb_mask(m, rng, strength=self.strength))[None]
                 target, has_seg = torch.from_numpy((m0 == oid).astype(np.float32))[None], True
                 ref_mask = (item["masks"][r] == oid).float()[None]
         out.update(prev=prev, target=target, has_seg=torch.tensor(has_seg), ref_image=f[r], ref_mask=ref_mask)
