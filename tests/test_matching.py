@@ -76,13 +76,18 @@ def test_new_matching_layers_start_silent_and_are_wired(model):
     assert torch.equal(plain, silent)  # zero-initialised: adding matching changes nothing yet
     moved = segflow_lite(trunk_pretrained=False).eval()
     moved.load_state_dict(model.state_dict())
+    moved.seg_decoder.match_gain.data.fill_(0.1)  # the direct logit term alone changes the output
+    with torch.no_grad():
+        ref_moved = moved.encode_reference(b, (prior > 0.5).float())
+        skip_only = moved(a, b, prior=prior, reference=ref_moved).seg_logits
+    assert not torch.allclose(skip_only, plain)
     for conv in moved.seg_decoder.match_enc.values():
         torch.nn.init.normal_(conv.weight, std=0.5)
     moved.seg_decoder.head[-1].weight.data.normal_()
     with torch.no_grad():
-        used = moved(a, b, prior=prior, reference=moved.encode_reference(b, (prior > 0.5).float())).seg_logits
+        used = moved(a, b, prior=prior, reference=ref_moved).seg_logits
         without = moved(a, b, prior=prior).seg_logits
-    assert not torch.allclose(used, without)
+    assert not torch.allclose(used, without) and not torch.allclose(used, skip_only)
     with pytest.raises(ValueError, match="2 objects"):
         moved(a, b, prior=prior[:, :1], reference=reference)
 
@@ -92,7 +97,9 @@ def test_cards_without_the_field_describe_nets_without_matching(model):
     old.pop("reference_matching")
     net = build_model("segflow-lite", config={**old, "trunk_pretrained": False})
     assert not net.config.reference_matching and len(net.seg_decoder.match_enc) == 0
+    assert net.seg_decoder.match_gain is None
     assert LiteConfig().reference_matching and len(model.seg_decoder.match_enc) == 3
+    assert model.seg_decoder.match_gain is not None  # part of the decoder, so the seg phase trains it
 
 
 def test_init_from_weights_without_matching(tmp_path, monkeypatch):
@@ -111,6 +118,7 @@ def test_init_from_weights_without_matching(tmp_path, monkeypatch):
     net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
     assert torch.equal(net.seg_decoder.head[0][0].weight, old.seg_decoder.head[0][0].weight)
     assert all(c.weight.abs().sum() == 0 for c in net.seg_decoder.match_enc.values())
+    assert float(net.seg_decoder.match_gain) == 0.0
     bad = segflow_lite(trunk_pretrained=False, decoder_channels=32)
     save_weights(bad, tmp_path / "bad.safetensors", half=False)
     with pytest.raises(WeightsError, match="does not fit"):

@@ -21,6 +21,7 @@ class LiteConfig:
     reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
         reference memory is given.
     match_topk: neighbours averaged per matching score.
+    match_skip: the matching score difference is also added to the logits with a learnt gain.
     """
 
     name: str = "segflow-lite"
@@ -34,6 +35,7 @@ class LiteConfig:
     prior_gain: float = 4.0
     reference_matching: bool = True
     match_topk: int = 5
+    match_skip: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,5 +44,7 @@ class LiteConfig:
     def from_dict(cls, d: dict) -> "LiteConfig":
         known = {f for f in cls.__dataclass_fields__}
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in known}
-        kw.setdefault("reference_matching", False)  # cards written before matching existed describe nets without it
+        # Cards written before a layer existed describe networks without it.
+        kw.setdefault("reference_matching", False)
+        kw.setdefault("match_skip", False)
         return cls(**kw)

@@ -11,6 +11,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+GAIN_SCALE = 200.0
+
+
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
@@ -21,13 +24,14 @@ class SegDecoder(nn.Module):
     forward(trunk, fused, prior, objects):
       trunk {s: (B, C_s, H/s, W/s)} for s in (4, 8, 16, 32); fused {s: (B, F, H/s, W/s)} at fusion
       strides; prior (B*K, 1, H, W) in [0, 1] (objects folded into the batch, K = ``objects``);
-      match (B*K, match_channels, H/8, W/8) or None (no reference: that input contributes nothing).
+      match (B*K, match_channels, H/8, W/8), the last channel fg - bg, or None (no reference: that
+      input contributes nothing).
     Returns logits (B*K, 1, H/4, W/4).
     """
 
     def __init__(
         self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64,
-        match_channels: int = 0,
+        match_channels: int = 0, match_skip: bool = False,
     ) -> None:
         super().__init__()
         self.fusion_strides = tuple(fusion_strides)
@@ -43,6 +47,11 @@ class SegDecoder(nn.Module):
             {str(s): nn.Conv2d(match_channels, width, 3, 1, 1, bias=False) for s in (4, 8, 16)} if match_channels else {})
         for conv in self.match_enc.values():
             nn.init.zeros_(conv.weight)
+        # ... and, like the prior, as a direct logit term: gain * (fg - bg score). A lost prior puts
+        # about -prior_gain logits on the object, which this term can outweigh. The gain starts at
+        # zero and is stored divided by GAIN_SCALE: Adam moves a parameter by about lr a step, and
+        # the gain has to travel to the order of the prior's gain within a few hundred steps.
+        self.match_gain = nn.Parameter(torch.zeros(())) if match_channels and match_skip else None
         self.smooth = nn.ModuleDict({str(s): _conv_bn(width, width) for s in (4, 8, 16)})
         self.head = nn.Sequential(_conv_bn(width, width // 2), nn.Conv2d(width // 2, 1, 1))
         nn.init.zeros_(self.head[-1].weight)
@@ -63,4 +72,8 @@ class SegDecoder(nn.Module):
                     F.adaptive_avg_pool2d(match, y.shape[-2:]))
                 x = x + self.match_enc[str(s)](m)
             x = self.smooth[str(s)](x)
-        return self.head(x)
+        logits = self.head(x)
+        if match is not None and self.match_gain is not None:
+            diff = F.interpolate(match[:, -1:], size=logits.shape[-2:], mode="bilinear", align_corners=False)
+            logits = logits + GAIN_SCALE * self.match_gain * diff
+        return logits

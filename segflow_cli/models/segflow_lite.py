@@ -58,7 +58,7 @@ class SegFlowLite(nn.Module):
         self.seg_decoder = SegDecoder(
             trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
             fusion_channels=config.fusion_channels, width=config.decoder_channels,
-            match_channels=MATCH_CHANNELS if config.reference_matching else 0,
+            match_channels=MATCH_CHANNELS if config.reference_matching else 0, match_skip=config.match_skip,
         )
 
     def seg_modules(self) -> list[nn.Module]:
