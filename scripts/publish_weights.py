@@ -22,10 +22,14 @@ from segflow_cli.weights import sha256_of, weights_dir
 def _run_entry(training: dict) -> dict:
     """One link of a card's training chain, from a run's own card."""
     cfg = training["config"]
+    one_phase = cfg["schedule"] == "alternate" and cfg["switch_every"] >= training["steps"]
+    first = {"seg": "segmentation", "flow": "flow"}[cfg["phases"][0]]
+    phases = (f"{first} phase only" if one_phase
+              else f"{cfg['schedule']} {'/'.join(cfg['phases'])} every {cfg['switch_every']} steps")
     return {"run": Path(cfg["out"]).name, "steps": training["steps"], "wall_time_s": training["wall_time_s"],
             "prior_strength": cfg.get("prior_strength"), "hard_prior_rate": cfg.get("hard_prior_rate", 0.0),
-            "schedule": f"phases {'/'.join(cfg['phases'])} every {cfg['switch_every']} steps, lr {cfg['lr']:g} "
-                        f"(trunk {cfg['trunk_lr_scale']:g}x), batch {cfg['batch_size']}, {cfg['size'][0]}x{cfg['size'][1]}"}
+            "schedule": f"{phases}, lr {cfg['lr']:g} (trunk {cfg['trunk_lr_scale']:g}x), batch {cfg['batch_size']}, "
+                        f"{cfg['size'][0]}x{cfg['size'][1]}"}
 
 
 def main() -> None:
@@ -34,6 +38,7 @@ def main() -> None:
     ap.add_argument("--name", default="segflow-lite")
     ap.add_argument("--davis", action="append", default=[], help="LABEL=results.json from benchmark davis --out")
     ap.add_argument("--flow", action="append", default=[], help="results.json from benchmark flow --out")
+    ap.add_argument("--speed", type=Path, help="speed.json from benchmark speed --out")
     ap.add_argument("--note", default="")
     ap.add_argument("--chain-from", type=Path, action="append", default=[],
                     help="cards of the weights this run descends from, oldest first (repeatable): the first card's "
@@ -70,6 +75,10 @@ def main() -> None:
         real.setdefault("flow_shared_pairs", {}).update(
             {m: {k: round(v, 4) for k, v in s.items()} for m, s in res["summary"].items()})
         real["flow_shared_pairs"]["command"] = res["run"]["command"]
+    if args.speed:
+        res = json.loads(args.speed.read_text())
+        real["speed"] = {"size": res["size"], "device": res["run"]["device"], "command": res["run"]["command"],
+                         "frames_per_s": {f"{r['task']}/{r['method']}": round(r["fps"], 2) for r in res["rows"]}}
     card.update(name=args.name, file=dst.name, sha256=sha256_of(dst))
     card.setdefault("metrics", {})["real_data"] = real
     if args.note:
