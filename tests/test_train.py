@@ -117,3 +117,24 @@ def test_real_sets_mix_into_training_and_validation(tmp_path):
                             data=("synthetic", f"folder={tmp_path / 'pairs'}"), val_data=(f"folder={tmp_path / 'pairs'}",), **tiny))
     assert res["step"] == 4 and set(res["val"]) == {"synthetic", "folder"}
     assert res["val"]["folder"]["init_epe"] < 1.0  # DIS finds the 2 px shift; the set was really read
+
+
+def test_cli_trains_one_phase_and_rejects_unknown_phases(tmp_path):
+    """`--phases flow` trains only the flow side (the segmentation side stays bit-identical)."""
+    from typer.testing import CliRunner
+
+    from segflow_cli.cli import app
+
+    bad = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "bad"), "--phases", "seg,depth"])
+    assert bad.exit_code != 0 and "phases must be seg and/or flow" in bad.output and "Traceback" not in bad.output
+    cfg = dict(steps=2, val_every=100, ckpt_every=100, **TINY)
+    train(TrainConfig(out=tmp_path / "init", export=str(tmp_path / "init.safetensors"), **cfg))
+    res = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "f"), "--init", str(tmp_path / "init.safetensors"),
+                                   "--phases", "flow", "--steps", "2", "--size", "64x64", "--batch-size", "2",
+                                   "--workers", "0", "--train-samples", "2", "--lr", "1e-2", "--val-every", "100"])
+    assert res.exit_code == 0, res.output
+    from segflow_cli.weights import load_model
+
+    before, after = load_model(str(tmp_path / "init.safetensors"))[0], load_model(str(tmp_path / "f" / "weights.safetensors"))[0]
+    assert torch.equal(before.seg_decoder.head[-1].weight, after.seg_decoder.head[-1].weight)
+    assert not torch.equal(before.flow_decoder.state_dict()["levels.8.head.weight"], after.flow_decoder.state_dict()["levels.8.head.weight"])

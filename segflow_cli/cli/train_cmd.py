@@ -22,6 +22,7 @@ def train_command(
     lr: Annotated[float, typer.Option("--lr")] = 3e-4,
     schedule: Annotated[str, typer.Option("--schedule", help="alternate (paper) or joint")] = "alternate",
     switch_every: Annotated[int, typer.Option("--switch-every", help="steps per phase when alternating")] = 250,
+    phases: Annotated[str, typer.Option("--phases", help="phase order when alternating, e.g. seg,flow or flow (one phase only)")] = "seg,flow",
     size: Annotated[str, typer.Option("--size", help="training crop WxH, multiples of 32")] = "384x320",
     workers: Annotated[int, typer.Option("--workers", help="DataLoader worker processes")] = 2,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -47,6 +48,7 @@ def train_command(
 
     cfg = TrainConfig(
         out=out, model=config, steps=steps, batch_size=batch_size, lr=lr, schedule=schedule, switch_every=switch_every,
+        phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
         size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
         init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
         textures=tuple(textures or ()), stop_at=stop_at, train_samples=train_samples, export=export,
