@@ -54,11 +54,11 @@ def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
 
 def test_session_and_cli_give_identical_masks(clip, tmp_path):
     d, scene = clip
-    assert _segment(d, tmp_path / "cli").exit_code == 0
+    assert _segment(d, tmp_path / "cli", "--finetune-steps", "3").exit_code == 0
     from segflow_cli.weights import load_model
 
     model, _, _ = load_model(str(d / "tiny.safetensors"))
-    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=20)  # the CLI's default
+    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=3)  # fine-tuning is seeded
     for res in session.propagate(open_frames(d / "clip.mp4"), first_mask=read_mask(d / "mask.png")):
         assert np.array_equal(res.mask, read_mask(tmp_path / "cli" / "masks" / f"{res.index:05d}.png"))
 
