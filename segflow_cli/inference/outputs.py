@@ -25,7 +25,8 @@ def overlay(frame: np.ndarray, ids: np.ndarray, *, alpha: float = 0.55) -> np.nd
     objs = [int(i) for i in np.unique(ids) if i != 0]
     if not objs:
         return frame
-    img = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)
+    # Decoded frames can be read-only buffers, which torch warns about; copy only then.
+    img = torch.from_numpy(np.require(frame, requirements=["C", "W"])).permute(2, 0, 1)
     masks = torch.from_numpy(np.stack([ids == i for i in objs]))
     palette = np.asarray(DAVIS_PALETTE, dtype=np.uint8).reshape(-1, 3)
     colors = [tuple(int(c) for c in palette[i % 256]) for i in objs]
