@@ -118,7 +118,7 @@ def test_init_from_weights_without_matching(tmp_path, monkeypatch):
     net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
     assert torch.equal(net.seg_decoder.head[0][0].weight, old.seg_decoder.head[0][0].weight)
     assert all(c.weight.abs().sum() == 0 for c in net.seg_decoder.match_enc.values())
-    assert float(net.seg_decoder.match_gain) == 0.0
+    assert net.seg_decoder.match_gain.item() == 0.0
     bad = segflow_lite(trunk_pretrained=False, decoder_channels=32)
     save_weights(bad, tmp_path / "bad.safetensors", half=False)
     with pytest.raises(WeightsError, match="does not fit"):
