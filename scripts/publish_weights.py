@@ -56,7 +56,7 @@ def main() -> None:
                                 wall_time_total_s=sum(c["wall_time_s"] for c in chain))
     if "data_engine_settings" not in card["training"]:  # runs exported before cards carried them
         from segflow_cli.train import TrainConfig
-        from segflow_cli.train.loop import data_engine_settings
+        from segflow_cli.train.data import data_engine_settings
 
         known = TrainConfig.__dataclass_fields__
         cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in card["training"]["config"].items() if k in known}

@@ -43,15 +43,12 @@ def test_weights_are_trained_not_the_warm_start(shipped):
 
 
 def _mean_j(session, scene) -> float:
+    from segflow_cli.eval.davis_metrics import region_similarity
+
     ids = [i for i in np.unique(scene.masks[0]) if i != 0]
-    js = []
-    for res, gt in zip(session.propagate(list(scene.frames), first_mask=scene.masks[0]), scene.masks):
-        if res.index == 0:
-            continue
-        for i in ids:
-            p, g = res.mask == i, gt == i
-            union = (p | g).sum()
-            js.append((p & g).sum() / union if union else 1.0)
+    js = [region_similarity(gt == i, res.mask == i)
+          for res, gt in zip(session.propagate(list(scene.frames), first_mask=scene.masks[0]), scene.masks)
+          if res.index > 0 for i in ids]
     return float(np.mean(js))
 
 

@@ -47,6 +47,8 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
     # object as each sample trains one object (clone: inference-mode tensors refuse autograd).
     prepared = runner.prepare(small, size)
     memories = [runner.encode_reference(prepared, torch.from_numpy(onehot[k : k + 1])[None]) for k in range(len(object_ids))]
+    if memories[0] is not None:
+        memories = [ReferenceMemory(emb=m.emb.clone(), bounds=m.bounds.clone()) for m in memories]
     with torch.enable_grad():
         for _ in range(steps):
             imgs, priors, targets, picked = [], [], [], []
@@ -59,8 +61,7 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
                 priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng, strength=0.3))[None])
             x = torch.stack(imgs).to(dev)
             kw = {} if memories[0] is None else {"reference": ReferenceMemory(
-                emb=torch.cat([memories[k].emb for k in picked]).clone(),
-                bounds=torch.cat([memories[k].bounds for k in picked]).clone())}
+                emb=torch.cat([memories[k].emb for k in picked]), bounds=torch.cat([memories[k].bounds for k in picked]))}
             out = model(x, x, prior=torch.stack(priors).to(dev), **kw)
             loss = F.binary_cross_entropy_with_logits(out.seg_logits, torch.stack(targets).to(dev))
             opt.zero_grad(set_to_none=True)

@@ -72,7 +72,6 @@ class PairRunner:
             out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
         return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float())
 
-
     @torch.inference_mode()
     def encode_reference(self, a: tuple[np.ndarray, torch.Tensor], masks: torch.Tensor):
         """The annotated frame (prepared) and its (1, K, h, w) masks -> the model's reference memory,

@@ -44,6 +44,16 @@ def scene_configs(cfg: TrainConfig) -> list:
     return [fast, slow]
 
 
+def data_engine_settings(cfg: TrainConfig) -> dict:
+    """What the data engine drew for this run: generator, stream seed and every scene configuration
+    (synthetic data is the stream (config, seed, index), so these reproduce it exactly)."""
+    from dataclasses import asdict
+
+    scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in scene_configs(cfg)]
+    return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
+            "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}
+
+
 def _synthetic(cfg: TrainConfig, *, length: int, seed: int) -> Dataset:
     from ..data import SyntheticScenes
 

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from ..policy import autocast, check_precision, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import real_val_pairs, train_pairs, val_pairs
+from .data import data_engine_settings, real_val_pairs, train_pairs, val_pairs
 from .losses import iou, multiscale_epe, seg_loss
 from .progress import TrainProgress
 from .sampler import StepBatchSampler
@@ -168,18 +168,6 @@ def train(cfg: TrainConfig) -> dict:
     if world > 1:
         dist.destroy_process_group()
     return {"step": max(step + 1, start), "val": metrics}
-
-
-def data_engine_settings(cfg: TrainConfig) -> dict:
-    """What the data engine drew for this run: generator, stream seed and every scene configuration
-    (synthetic data is the stream (config, seed, index), so these reproduce it exactly)."""
-    from dataclasses import asdict
-
-    from .data import scene_configs
-
-    scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in scene_configs(cfg)]
-    return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
-            "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}
 
 
 def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, seconds: float, device) -> str:
