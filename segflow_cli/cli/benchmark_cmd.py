@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, WeightsOpt, guard
+from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
 
 bench = typer.Typer(help="Accuracy and speed benchmarks (DAVIS J/F/T, flow EPE, frames/s).", no_args_is_help=True)
 app.add_typer(bench, name="benchmark")
@@ -44,8 +44,11 @@ def davis_command(
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
 ) -> None:
     """J (region IoU), F (boundary F), T (temporal stability) on DAVIS, semi-supervised protocol."""
+    check_max_size(max_size)
+    setup_threads(threads)
     from rich.console import Console
 
     from ..eval.davis import evaluate_folder, sequence_names, summarize
@@ -117,8 +120,11 @@ def flow_command(
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
 ) -> None:
     """EPE, 1/3/5 px accuracy and Fl-all of flow methods on the same pairs with the same metrics."""
+    check_max_size(max_size)
+    setup_threads(threads)
     from rich.console import Console
 
     from ..eval.flow_bench import run_flow_benchmark
@@ -154,8 +160,11 @@ def speed_command(
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
 ) -> None:
     """Frames/s and peak memory of flow and segmentation, next to OpenCV DIS on the same frames."""
+    check_max_size(max_size)
+    setup_threads(threads)
     from rich.console import Console
 
     from ..eval.report import run_info, write_json

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Annotated, Callable, TypeVar
+from typing import Annotated, Callable, Optional, TypeVar
 
 import typer
 
@@ -21,6 +21,12 @@ DeviceOpt = Annotated[
 PrecisionOpt = Annotated[
     str, typer.Option("--precision", help="fp32|fp16|bf16 (autocast only where the device supports it)")
 ]
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option("--threads", help="CPU threads for torch (0 or unset: the cores free now, from the CPUs this "
+                                   "process may use and the load average)", show_default=False),
+]
+MaxSizeOpt = Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32")]
 WeightsOpt = Annotated[
     str,
     typer.Option("--weights", help="registry name (see `segflow info`) or path to a .safetensors file"),
@@ -42,11 +48,12 @@ def guard(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SegflowError as exc:
-            fail(str(exc))
+            # ArgumentError names the Python argument; on the command line, name the flag instead.
+            fail(exc.for_cli() if hasattr(exc, "for_cli") else str(exc))
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
             fail(f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc))
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
+        except KeyboardInterrupt as exc:  # a library's interruption may say what it left behind
+            typer.echo(str(exc) or "interrupted", err=True)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
@@ -63,3 +70,17 @@ def parse_size(text: str, option: str) -> tuple[int, int]:
     if w <= 0 or h <= 0:
         raise SegflowError(f"{option} {text!r}: width and height must be positive")
     return w, h
+
+
+def setup_threads(threads: Optional[int]) -> int:
+    """Apply the threads policy (``--threads``; 0 or None: the cores free now); returns the count."""
+    from ..policy import configure_threads
+
+    return configure_threads(threads)
+
+
+def check_max_size(value: int) -> int:
+    """``--max-size`` below the network stride gives empty results; refuse it in one line."""
+    from ..policy import check_max_size as check
+
+    return check(value)

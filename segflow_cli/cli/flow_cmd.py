@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, WeightsOpt, guard
+from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
 
 
 @app.command("flow")
@@ -19,12 +19,15 @@ def flow_command(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     formats: Annotated[Optional[list[str]], typer.Option("--format", help="also write kitti (16-bit png) and/or npy")] = None,
     method: Annotated[str, typer.Option("--method", help="segflow (the joint network) or dis (OpenCV DIS)")] = "segflow",
-    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side)")] = 1024,
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32")] = 1024,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
 ) -> None:
     """Flow from IMAGE1 to IMAGE2: writes OUT/flow.flo and OUT/flow.png (colour wheel)."""
+    check_max_size(max_size)
+    setup_threads(threads)
     from ..errors import SegflowError
     from ..io import flow_to_color, read_image, write_flo, write_image, write_kitti_flow
 

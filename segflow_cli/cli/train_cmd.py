@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import DeviceOpt, PrecisionOpt, guard, parse_size
+from .common import DeviceOpt, PrecisionOpt, ThreadsOpt, guard, parse_size, setup_threads
 
 
 @app.command("train")
@@ -40,10 +40,18 @@ def train_command(
     export: Annotated[Optional[str], typer.Option("--export", help="also write the final weights here, e.g. weights/my.safetensors")] = None,
     device: DeviceOpt = "auto",
     precision: Annotated[str, typer.Option("--precision", help="auto (bf16 on CUDA, fp32 elsewhere)|fp32|fp16|bf16")] = "auto",
+    threads: ThreadsOpt = None,
 ) -> None:
     """Train the joint network on generated scenes (alternating segmentation and flow phases)."""
+    from ..errors import SegflowError
+
     if config not in ("lite", "paper"):
-        raise typer.BadParameter("--config must be lite or paper")
+        raise SegflowError(f"--config {config}: unknown network; choose lite or paper")
+    if resume and not (out / "checkpoint.pt").is_file():
+        where = "is missing" if out.is_dir() else f"is missing: there is no folder {out}"
+        raise SegflowError(f"--resume: no checkpoint to continue from ({out / 'checkpoint.pt'} {where}); "
+                           "drop --resume to start a new run, or give the --out of the run to continue")
+    setup_threads(threads)
     from ..train import TrainConfig, train
 
     cfg = TrainConfig(
