@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SegflowError
+
+
+def temp_path_beside(path: str | Path) -> Path:
+    """Create an empty temporary file next to ``path`` (same folder, so a rename onto ``path`` is
+    atomic) and return its name: ``.<stem>.<random>.tmp<suffix>``, keeping the suffix because
+    cv2/ffmpeg pick the format from it.
+
+    Unlike ``tempfile.mkstemp`` (always mode 0600), the file gets the permissions any new file
+    gets (0666 less the umask, e.g. 0644), and so does the output it is renamed to.
+    """
+    path = Path(path)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
 @contextlib.contextmanager
@@ -21,9 +41,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = temp_path_beside(path)
     try:
         yield tmp
         os.replace(tmp, path)

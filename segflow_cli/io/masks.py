@@ -9,6 +9,9 @@ and viewers show distinct colours. ``read_mask`` accepts the masks people actual
 * RGB(A): black (or transparent) is background; if every colour is a DAVIS palette colour it maps
   to its index, otherwise colours get ids 1..n in order of first appearance (raster order).
 
+An image with many distinct values and few flat areas is a photo, not a mask (a video frame
+given by mistake): FormatError, rather than dozens of invented objects.
+
 Masks whose edges look anti-aliased (many distinct levels/colours) raise a
 :class:`AntiAliasedMaskWarning` via ``warnings.warn``; rare in-between colours are then snapped
 to the nearest major colour so blended edge pixels do not become spurious objects.
@@ -48,6 +51,26 @@ _MAX_LEVELS = 32  # more distinct values than this in one mask means smoothing, 
 _MINOR = 1e-4  # when anti-aliased, colours with fewer interior pixels than this fraction are edge blends
 
 
+_MIN_FLAT = 0.5  # masks are flat areas: fewer pixels than this whose 4 neighbours match means a photo
+
+
+def _flat_fraction(values: np.ndarray) -> float:
+    """Fraction of interior pixels whose four neighbours have the same value (masks: most; photos: few)."""
+    if values.shape[0] < 3 or values.shape[1] < 3:
+        return 1.0
+    c = values[1:-1, 1:-1]
+    same = (c == values[:-2, 1:-1]) & (c == values[2:, 1:-1]) & (c == values[1:-1, :-2]) & (c == values[1:-1, 2:])
+    return float(same.mean())
+
+
+def _refuse_photo(values: np.ndarray, n: int, path: str) -> None:
+    """A mask has a few flat areas; an image with many distinct values and few flat areas is a
+    photo (say a video frame passed as the mask), and reading it as ids would invent objects."""
+    if n > _MAX_LEVELS and _flat_fraction(values) < _MIN_FLAT:
+        raise FormatError(f"{path} looks like a photo, not a mask ({n} distinct values, few flat areas); "
+                          "give the first frame's object mask: a PNG whose pixels are object ids or colours")
+
+
 class AntiAliasedMaskWarning(UserWarning):
     """The mask looks smoothed (anti-aliased / JPEG); ids were recovered by thresholding or snapping."""
 
@@ -63,6 +86,7 @@ def _grey_to_ids(g: np.ndarray, path: str) -> np.ndarray:
         return (g > 0).astype(np.uint8)
     if vals[-1] < 128 and len(vals) <= _MAX_LEVELS:
         return g.astype(np.uint8)  # a grey-saved id map such as Image.fromarray(ids)
+    _refuse_photo(g, len(vals), path)
     _warn(path, len(vals))
     return (g.astype(np.float64) >= vals[-1] / 2).astype(np.uint8)
 
@@ -73,6 +97,7 @@ def _rgb_to_ids(rgb: np.ndarray, path: str) -> np.ndarray:
     cols, first, inverse, counts = np.unique(packed.ravel(), return_index=True, return_inverse=True,
                                              return_counts=True)
     if len(cols) > _MAX_LEVELS:
+        _refuse_photo(packed, len(cols), path)
         _warn(path, len(cols))
         # Major colours fill areas; blends sit in thin bands along edges, so count interior pixels
         # (all four neighbours the same colour) rather than raw pixel counts.
@@ -127,7 +152,7 @@ def decode_mask(data: bytes, name: str = "mask") -> np.ndarray:
 def read_mask(path: str | Path) -> np.ndarray:
     """Read a mask image as (H, W) uint8 object ids, 0 = background.
 
-    Missing file -> SegflowError; not an image -> FormatError; smoothed edges ->
+    Missing file -> SegflowError; not an image or a photo -> FormatError; smoothed edges ->
     AntiAliasedMaskWarning (``warnings.warn``) and a best-effort recovery.
     """
     return decode_mask(read_existing(path, "mask"), str(path))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FormatError, SegflowError
+from ._files import temp_path_beside
 
 _SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")
 
@@ -41,9 +41,7 @@ class VideoWriter:
         import imageio_ffmpeg
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix}", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(name)
+        self._tmp = temp_path_beside(self.path)  # umask-respecting permissions (mkstemp's are 0600)
         w, h = self.size
         even = w % 2 == 0 and h % 2 == 0
         self._gen = imageio_ffmpeg.write_frames(
