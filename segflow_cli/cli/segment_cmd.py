@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, WeightsOpt, guard
+from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (what `kill`, systemd and job schedulers send) stops the run like Ctrl-C does, so it
+    leaves a marked partial result rather than whatever the process was killed in the middle of."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command("segment")
@@ -20,18 +41,27 @@ def segment_command(
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
     method: Annotated[str, typer.Option("--method", help="segflow (joint network) or dis-warp (classical baseline)")] = "segflow",
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: with the shipped weights 20 steps score lower on DAVIS; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,
-    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side)")] = 512,
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32")] = 512,
     save_flow: Annotated[bool, typer.Option("--save-flow", help="also write flow/NNNNN.flo")] = False,
     alpha: Annotated[bool, typer.Option("--alpha", help="also write alpha.mp4, a matte of the objects")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of a previous run in --out (a folder that holds files is refused otherwise)")] = False,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
+    threads: ThreadsOpt = None,
 ) -> None:
-    """Segment the object(s) of the first-frame mask through VIDEO; writes masks, overlay.mp4 and flow.mp4."""
+    """Segment the object(s) of the first-frame mask through VIDEO; writes masks, overlay.mp4 and flow.mp4.
+
+    Masks are named by input frame number (--start 8: masks/00008.png first). Ctrl-C or SIGTERM
+    keeps the masks written so far, marked by OUT/.partial, and exits 130."""
+    check_max_size(max_size)
+    setup_threads(threads)
     from ..inference.segment import segment_video
 
-    summary = segment_video(
-        video, mask, out, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
-        save_flow=save_flow, alpha=alpha, weights=weights, device=device, precision=precision, progress=True,
-    )
+    with sigterm_as_interrupt():
+        summary = segment_video(
+            video, mask, out, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
+            save_flow=save_flow, alpha=alpha, weights=weights, device=device, precision=precision, progress=True,
+            overwrite=overwrite,
+        )
     typer.echo(summary)

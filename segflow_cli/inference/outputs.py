@@ -1,6 +1,6 @@
 """Everything `segflow segment` writes for a video, streamed frame by frame.
 
-OUT/masks/NNNNN.png (DAVIS palette ids, input size), OUT/overlay.mp4 (masks over the video),
+OUT/masks/NNNNN.png (DAVIS palette ids, input size; NNNNN is the input frame number), OUT/overlay.mp4 (masks over the video),
 OUT/flow.mp4 (colour wheel, one normalisation for the whole video), optionally OUT/flow/NNNNN.flo
 and OUT/alpha.mp4 (foreground matte). Videos are written to temporary files and renamed on a clean
 close, so an interrupted run leaves only complete files.
@@ -9,34 +9,38 @@ close, so an interrupted run leaves only complete files.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torchvision.utils import draw_segmentation_masks
 
 from ..io import DAVIS_PALETTE, VideoWriter, flow_to_color, write_flo, write_mask
-from .session import FrameResult
+
+if TYPE_CHECKING:
+    from .session import FrameResult
 
 _FLOW_CALIBRATION_FRAMES = 8  # flows buffered to fix the colour scale; memory stays bounded
 
 
 def overlay(frame: np.ndarray, ids: np.ndarray, *, alpha: float = 0.55) -> np.ndarray:
-    """(H, W, 3) uint8 frame with each object id painted in its DAVIS palette colour."""
-    objs = [int(i) for i in np.unique(ids) if i != 0]
-    if not objs:
+    """(H, W, 3) uint8 frame with each object id painted in its DAVIS palette colour.
+
+    Plain numpy (no torch): it runs in the writer thread beside the network, and torch there would
+    start a second team of OpenMP threads."""
+    fg = ids != 0
+    if not fg.any():
         return frame
-    # Decoded frames can be read-only buffers, which torch warns about; copy only then.
-    img = torch.from_numpy(np.require(frame, requirements=["C", "W"])).permute(2, 0, 1)
-    masks = torch.from_numpy(np.stack([ids == i for i in objs]))
-    palette = np.asarray(DAVIS_PALETTE, dtype=np.uint8).reshape(-1, 3)
-    colors = [tuple(int(c) for c in palette[i % 256]) for i in objs]
-    return draw_segmentation_masks(img, masks, alpha=alpha, colors=colors).permute(1, 2, 0).numpy()
+    palette = np.asarray(DAVIS_PALETTE, dtype=np.float32).reshape(-1, 3)
+    out = np.array(frame, dtype=np.uint8, copy=True)
+    blend = frame[fg].astype(np.float32) * (1.0 - alpha) + palette[ids[fg]] * alpha
+    out[fg] = blend.astype(np.uint8)  # truncation, as torchvision's draw_segmentation_masks
+    return out
 
 
 class OutputWriter:
     def __init__(self, out: Path, *, fps: float, size: tuple[int, int], save_flow: bool = False,
-                 alpha: bool = False, videos: bool = True) -> None:
+                 alpha: bool = False, videos: bool = True, first_index: int = 0) -> None:
         self.out, self.fps, self.size, self.save_flow = Path(out), fps, size, save_flow
+        self.first_index = int(first_index)  # input frame number of the first frame written (--start)
         (self.out / "masks").mkdir(parents=True, exist_ok=True)
         if save_flow:
             (self.out / "flow").mkdir(exist_ok=True)
@@ -49,10 +53,11 @@ class OutputWriter:
         self.count = 0
 
     def write(self, frame: np.ndarray, res: FrameResult) -> None:
-        write_mask(self.out / "masks" / f"{self.count:05d}.png", res.mask)
+        number = self.first_index + self.count
+        write_mask(self.out / "masks" / f"{number:05d}.png", res.mask)
         flow = res.flow if res.flow is not None else np.zeros((*res.mask.shape, 2), np.float32)
         if self.save_flow and res.flow is not None:
-            write_flo(self.out / "flow" / f"{self.count:05d}.flo", res.flow)
+            write_flo(self.out / "flow" / f"{number:05d}.flo", res.flow)
         if "overlay" in self.writers:
             self.writers["overlay"].write(overlay(frame, res.mask))
         if "alpha" in self.writers:

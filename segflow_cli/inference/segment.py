@@ -1,12 +1,42 @@
-"""segment_video: the whole `segflow segment` job as a library call (the CLI only parses options)."""
+"""segment_video: the whole `segflow segment` job as a library call (the CLI only parses options).
+
+The job runs as a small pipeline, as video tools do: a reader thread decodes frames ahead into a
+bounded queue, the main thread runs the session, and a writer thread writes masks, flow files and
+the mp4s behind it from another bounded queue, so decoding and encoding overlap the network. An
+error in either thread is raised in the caller's thread.
+
+The output folder: a folder that already holds files is refused unless ``overwrite=True`` (which
+removes the previous run's outputs first). ``OUT/.partial`` exists while a run is in progress and
+stays if it does not finish (Ctrl-C, SIGTERM, an error part-way), naming the last frame written;
+a completed run removes it. Masks are named by input frame number (``start`` + position).
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import shutil
+import threading
 import time
 from pathlib import Path
 
 from ..errors import SegflowError
+from ..policy import ArgumentError, check_max_size
+
+PARTIAL = ".partial"
+OUTPUT_NAMES = ("masks", "flow", "overlay.mp4", "flow.mp4", "alpha.mp4", PARTIAL)
+_QUEUE_FRAMES = 8  # frames decoded ahead / waiting to be written: bounded memory, enough to absorb jitter
+_POLL = 0.1  # seconds between checks for the other thread's failure while waiting on a queue
+
+
+class SegmentInterrupted(KeyboardInterrupt):
+    """Ctrl-C / SIGTERM during ``segment_video``; ``str()`` is the one-line account of what was left.
+    ``last_frame`` is the input frame number of the last mask written (None: nothing written)."""
+
+    def __init__(self, message: str, *, out: Path, last_frame: int | None) -> None:
+        super().__init__(message)
+        self.out, self.last_frame = out, last_frame
 
 
 def _check_writable(out: Path) -> None:
@@ -16,60 +46,324 @@ def _check_writable(out: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise SegflowError(f"cannot write to output folder {out} ({exc.strerror}); choose another --out") from None
+        raise ArgumentError("out", str(out), f"cannot write to this folder ({exc.strerror})",
+                            fix="choose another folder") from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def check_output_folder(out: Path, *, overwrite: bool = False, inputs: tuple = ()) -> None:
+    """Refuse an ``out`` that is a file, or a folder that already holds anything unless ``overwrite``
+    (then only segflow's own outputs there will be replaced; ``inputs`` must not be among them)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ArgumentError("out", str(out), "is a file, not a folder", fix="choose a folder")
+    if not out.is_dir():
+        return
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir())
+    if not entries:
+        return
+    if not overwrite:
+        shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
+        what = "a previous run" if any(e.rstrip("/") in OUTPUT_NAMES for e in entries) else "files"
+        raise ArgumentError("out", str(out), f"already holds {what} ({shown})",
+                            fix="pass overwrite=True to replace segflow's outputs there, or choose a new folder",
+                            cli_fix="add --overwrite to replace segflow's outputs there, or choose a new folder")
+    for src in inputs:
+        if src is not None and any(_inside(Path(src), out / name) for name in OUTPUT_NAMES):
+            raise ArgumentError("out", str(out), f"overwriting it would delete the input {src}",
+                                fix="choose another output folder")
+
+
+def remove_previous_outputs(out: Path) -> None:
+    """Delete what an earlier segment run wrote into ``out`` (masks/, flow/, its mp4s, .partial, temporaries)."""
+    out = Path(out)
+    for name in OUTPUT_NAMES:
+        p = out / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+    for p in out.glob(".*.tmp.*"):  # temporaries of a run killed outright
+        if p.is_file():
+            p.unlink()
+
+
+def _write_partial(out: Path, *, first: int, written: int, reason: str) -> None:
+    last = first + written - 1 if written else None
+    record = {
+        "status": "partial" if written else "started",
+        "reason": reason,
+        "first_frame": first,
+        "last_frame": last,
+        "frames_written": written,
+        "note": (f"segflow segment did not finish: masks/{first:05d}.png .. masks/{last:05d}.png are complete; "
+                 "the mp4 files were not written" if written else
+                 "segflow segment is running or was stopped before the first frame was written"),
+    }
+    tmp = out / f"{PARTIAL}.tmp"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, out / PARTIAL)
+
+
+class _Reader(threading.Thread):
+    """Decode ahead: iterates ``source`` into a bounded queue; errors are handed to the consumer."""
+
+    def __init__(self, source, maxsize: int) -> None:
+        super().__init__(name="segflow-decode", daemon=True)
+        self.source, self.q, self.stop = source, queue.Queue(maxsize), threading.Event()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=_POLL)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        it = iter(self.source)
+        try:
+            for frame in it:
+                if not self._put(("frame", frame)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer's thread
+            self._put(("error", exc))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
+
+    def frames(self):
+        while True:
+            kind, value = self.q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+
+class _Writer(threading.Thread):
+    """Write behind: runs ``OutputWriter.write`` on queued (frame, result) pairs; counts what is done."""
+
+    def __init__(self, writer, maxsize: int) -> None:
+        super().__init__(name="segflow-write", daemon=True)
+        self.writer, self.q = writer, queue.Queue(maxsize)
+        self.error: BaseException | None = None
+        self.written = 0
+        self.abort = threading.Event()
+
+    def run(self) -> None:
+        while not self.abort.is_set():
+            item = self.q.get()
+            if item is None:
+                return
+            try:
+                self.writer.write(*item)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the producer's thread
+                self.error = exc
+                return
+            self.written += 1
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, item) -> None:
+        while True:
+            self.check()
+            if not self.is_alive():
+                raise SegflowError("the output writer stopped unexpectedly")
+            try:
+                self.q.put(item, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> None:
+        """Write everything queued, then stop; raises the writer's error if it had one."""
+        if self.error is None and self.is_alive():
+            self.put(None)
+            self.join()
+        self.check()
+
+    def stop_now(self, timeout: float = 5.0) -> None:
+        self.abort.set()
+        try:
+            self.q.put_nowait(None)
+        except queue.Full:
+            pass
+        self.join(timeout)
+
+
+def _rate(n: int, t0: float, finetune: float, now: float | None = None) -> float:
+    """Frames/s as both the progress bar and the summary report it: frames written over the
+    time since the start, fine-tuning excluded."""
+    dt = (time.perf_counter() if now is None else now) - t0 - finetune
+    return n / max(dt, 1e-6)
 
 
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segflow", finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
-                  device: str = "auto", precision: str = "fp32", progress: bool = False, model=None) -> str:
-    """Segment ``video`` from the first-frame ``mask_path``; writes into ``out``; returns a one-line summary."""
+                  device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
+                  overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES) -> str:
+    """Segment ``video`` from the first-frame ``mask_path``; writes into ``out``; returns a one-line summary.
+
+    Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
+    written, and :class:`SegmentInterrupted` on KeyboardInterrupt once writing has begun."""
     from ..io import open_frames, read_mask
     from . import create_session
     from .outputs import OutputWriter
 
+    check_max_size(max_size)
     out = Path(out)
     mask_path = Path(mask_path)
     if not mask_path.is_file():
         raise SegflowError(f"mask file not found: {mask_path}")
     source = open_frames(video, start=start)  # fails early: missing, not a video, no frames
-    mask = read_mask(mask_path)
+    try:
+        mask = read_mask(mask_path)
+        w, h = source.size
+        if mask.shape != (h, w):
+            raise SegflowError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the video is {w}x{h}; give the mask of frame {start} at the video's size")
+        if not mask.any():
+            raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
+        check_output_folder(out, overwrite=overwrite, inputs=(video, mask_path))
+        session = create_session(method=method, weights=weights, device=device, precision=precision,
+                                 max_size=max_size, finetune_steps=finetune_steps, model=model)
+        created = not out.exists()
+        _check_writable(out)
+    except BaseException:
+        source.close()
+        raise
+    if overwrite:
+        remove_previous_outputs(out)
+    try:
+        _write_partial(out, first=start, written=0, reason="running")
+        writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start)
+    except BaseException:
+        source.close()
+        raise
+    return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress,
+                finetune_steps=finetune_steps, queue_frames=queue_frames)
+
+
+def _run(session, source, mask, writer, *, out: Path, start: int, created: bool, progress: bool,
+         finetune_steps: int, queue_frames: int) -> str:
     w, h = source.size
-    if mask.shape != (h, w):
-        raise SegflowError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the video is {w}x{h}; give the mask of frame {start} at the video's size")
-    if not mask.any():
-        raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
-    session = create_session(method=method, weights=weights, device=device, precision=precision,
-                             max_size=max_size, finetune_steps=finetune_steps, model=model)
-    _check_writable(out)
-    writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha)
-    last = [None]
+    reader = _Reader(source, queue_frames)
+    sink = _Writer(writer, queue_frames)
+    pending: dict[int, object] = {}  # frames handed to the session, by position, until their result comes
 
     def frames():
-        for f in source:
-            last[0] = f
+        for i, f in enumerate(reader.frames()):
+            pending[i] = f
             yield f
 
-    t0, ok, n = time.perf_counter(), False, 0
+    t0, ok = time.perf_counter(), False
     bar = _progress(progress, source.num_frames)
     try:
+        reader.start()
+        sink.start()
         with bar:
             task = bar.add_task("segment", total=source.num_frames, fps=0.0)
+            done = 0
             for res in session.propagate(frames(), first_mask=mask):
-                writer.write(last[0], res)
-                n += 1
-                bar.update(task, advance=1, fps=n / max(time.perf_counter() - t0, 1e-6))
-        ok = True
+                frame = pending.pop(res.index)
+                for k in [k for k in pending if k < res.index]:  # results the session never gave
+                    del pending[k]
+                sink.put((frame, res))
+                if sink.written != done:
+                    done = sink.written
+                    bar.update(task, completed=done, fps=_rate(done, t0, session.finetune_seconds))
+            sink.finish()
+            writer.close(ok=True)
+            ok = True
+            n, ft = sink.written, session.finetune_seconds
+            fps = _rate(n, t0, ft)
+            bar.update(task, completed=n, total=n, fps=fps)  # the bar ends on the summary's figure
+    except KeyboardInterrupt:
+        _stop(reader, sink, writer, source, drain=True)
+        raise _left_behind(out, start, sink.written, created, interrupted=True) from None
+    except SegflowError as exc:
+        _stop(reader, sink, writer, source, drain=False)
+        if sink.written == 0:
+            _left_behind(out, start, 0, created, interrupted=False)
+            raise
+        msg = str(_left_behind(out, start, sink.written, created, interrupted=False))
+        raise SegflowError(f"{exc}; {msg}") from None
+    except BaseException:
+        _stop(reader, sink, writer, source, drain=False)
+        _left_behind(out, start, sink.written, created, interrupted=False)
+        raise
     finally:
-        writer.close(ok=ok)
-        source.close()
-    ft = session.finetune_seconds
-    dt = time.perf_counter() - t0 - ft  # frames/s is the tracking speed; fine-tuning is reported apart
+        if ok:
+            reader.stop.set()
+            source.close()
+    (out / PARTIAL).unlink(missing_ok=True)
+    dt = time.perf_counter() - t0 - ft
     tail = f", plus {ft:.1f} s fine-tuning ({finetune_steps} steps)" if finetune_steps else ""
-    return f"{n} frames {w}x{h} in {dt:.1f} s ({n / max(dt, 1e-6):.1f} frames/s{tail}) -> {out}{os.sep}"
+    return f"{n} frames {w}x{h} in {dt:.1f} s ({fps:.1f} frames/s{tail}) -> {out}{os.sep}"
+
+
+def _stop(reader: _Reader, sink: _Writer, writer, source, *, drain: bool) -> None:
+    """Stop decoding; let the writer finish what it holds (``drain``; a second Ctrl-C cuts it
+    short) or stop it now; discard the unfinished videos."""
+    reader.stop.set()
+    try:
+        if drain and sink.error is None:
+            try:
+                sink.finish()
+            except KeyboardInterrupt:
+                sink.stop_now()
+            except Exception:  # noqa: BLE001 - the interruption is what gets reported
+                pass
+        else:
+            sink.stop_now()
+    finally:
+        try:
+            writer.close(ok=False)
+        finally:
+            source.close()
+
+
+def _left_behind(out: Path, start: int, written: int, created: bool, *, interrupted: bool) -> SegmentInterrupted:
+    """Mark a run that did not finish: OUT/.partial naming the last frame, or nothing at all when
+    no frame was written. Returns the interruption carrying the one-line account."""
+    if written:
+        _write_partial(out, first=start, written=written, reason="interrupted" if interrupted else "error")
+        last = start + written - 1
+        msg = (f"interrupted after frame {last}; partial result in {out} ({out / PARTIAL} marks it)" if interrupted
+               else f"frames {start}..{last} are in {out} ({out / PARTIAL} marks the partial result)")
+        return SegmentInterrupted(msg, out=out, last_frame=last)
+    (out / PARTIAL).unlink(missing_ok=True)
+    for name in ("masks", "flow"):
+        try:
+            (out / name).rmdir()  # empty: this run made it
+        except OSError:
+            pass
+    if created:
+        try:
+            out.rmdir()
+        except OSError:
+            pass
+    return SegmentInterrupted(f"interrupted before the first frame was written; nothing left in {out}",
+                              out=out, last_frame=None)
 
 
 def _progress(enabled: bool, total):
+    """The progress bar, on stderr (stdout carries only the summary line)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("segment"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:.1f} frames/s"),
-                    TimeRemainingColumn(), disable=not enabled, transient=False)
+                    TimeRemainingColumn(), disable=not enabled, transient=False, console=Console(stderr=True))
