@@ -1,0 +1,337 @@
+"""The CLI under mistakes, interruptions and a busy machine (issue 12), driven through the real
+command line: each bad input is one line, a non-zero exit, no traceback and no half-written output;
+an interrupted run leaves a marked partial result; the threads policy reads the free cores."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from segflow_cli.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+VIDEO = REPO / "examples" / "orbit.mp4"  # 36 frames, 480x270
+MASK = REPO / "examples" / "orbit_mask.png"
+SMALL = ["--max-size", "64", "--device", "cpu", "--threads", "1"]
+runner = CliRunner()
+
+
+def _segment(out, *extra, video=VIDEO, mask=MASK):
+    return runner.invoke(app, ["segment", str(video), "--mask", str(mask), "--out", str(out), *SMALL, *extra])
+
+
+def _one_line_error(res, *needles):
+    assert res.exit_code not in (0, None), res.output
+    assert "Traceback" not in res.output, res.output
+    errors = [ln for ln in res.output.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 1 and errors[0] == res.output.strip().splitlines()[-1], res.output
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def _nothing_in(out: Path) -> bool:
+    return not out.exists() or not any(out.rglob("*"))
+
+
+def _env() -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    return env
+
+
+@pytest.fixture(scope="module")
+def frames():
+    from segflow_cli.io import open_frames
+
+    return list(open_frames(VIDEO))
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory, frames):
+    """360 frames as a folder of JPEGs: long enough to interrupt a run part-way."""
+    d = tmp_path_factory.mktemp("long")
+    for i, f in enumerate((frames + frames[::-1]) * 5):
+        cv2.imwrite(str(d / f"{i:05d}.jpg"), f[:, :, ::-1])
+    return d
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One complete run of the shipped network on the example clip."""
+    out = tmp_path_factory.mktemp("first") / "out"
+    res = _segment(out)
+    assert res.exit_code == 0, res.output
+    return out, res
+
+
+# ------------------------------------------------------------------------------------ threads policy
+
+
+def test_threads_follow_the_free_cores(monkeypatch):
+    from segflow_cli import policy
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(policy, "_affinity", lambda: 4)
+    monkeypatch.setattr(policy.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(policy, "_own_load", lambda: 1.0)
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process
+    assert policy.pick_threads(None) == 4
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (3.2, 1.0, 1.0))  # ~2 cores busy elsewhere
+    assert policy.pick_threads(0) == 2
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (40.0, 1.0, 1.0))  # saturated: still one
+    assert policy.pick_threads(None) == 1
+    assert policy.pick_threads(3) == 3  # --threads N wins
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's cap
+    assert policy.pick_threads(None) == 2
+    with pytest.raises(policy.ArgumentError, match="threads=-1"):
+        policy.pick_threads(-1)
+    res = runner.invoke(app, ["flow", str(MASK), str(MASK), "--threads", "-2"])
+    _one_line_error(res, "--threads -2")
+
+
+@pytest.mark.parametrize("cmd", [["segment"], ["flow"], ["train"], ["benchmark", "davis"], ["benchmark", "flow"],
+                                 ["benchmark", "speed"]])
+def test_every_heavy_command_takes_threads(cmd):
+    res = runner.invoke(app, [*cmd, "--help"])
+    assert res.exit_code == 0 and "--threads" in res.output
+
+
+def test_cli_entry_asks_openmp_to_wait_passively():
+    code = "import os, segflow_cli.cli; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in _env().items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip() == "PASSIVE", out.stderr
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert out.stdout.strip() == "ACTIVE"  # the user's choice stays
+
+
+def test_bf16_on_cpu_and_smoothed_mask_warn_in_one_line_each(tmp_path):
+    from segflow_cli.io import DAVIS_PALETTE, read_mask
+
+    rgb = np.asarray(DAVIS_PALETTE)[read_mask(MASK)]
+    Image.fromarray(cv2.GaussianBlur(rgb, (5, 5), 1.5)).save(tmp_path / "soft.png")  # anti-aliased edges
+    out = subprocess.run([sys.executable, "-m", "segflow_cli.cli", "segment", str(VIDEO), "--mask", str(tmp_path / "soft.png"),
+                          "--out", str(tmp_path / "out"), *SMALL, "--precision", "bf16"],
+                         capture_output=True, text=True, env=_env(), timeout=300)
+    assert out.returncode == 0, out.stderr
+    warnings = [ln for ln in out.stderr.splitlines() if "warning" in ln.lower()]
+    assert any("bf16" in ln and "fp32" in ln for ln in warnings), out.stderr
+    assert any("anti-aliased" in ln for ln in warnings), out.stderr
+    assert all(ln.startswith("warning: ") for ln in warnings), out.stderr
+    assert ".py" not in out.stderr and "warnings.warn" not in out.stderr, out.stderr
+    assert len([ln for ln in warnings if "bf16 on the CPU" in ln]) == 1  # once, not once per frame
+
+
+# ------------------------------------------------------------------------------------- bad inputs
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "8", "31"])
+def test_max_size_below_the_stride_is_refused(tmp_path, value):
+    res = _segment(tmp_path / "out", "--max-size", value)
+    _one_line_error(res, f"--max-size {value}", "32")
+    assert _nothing_in(tmp_path / "out")
+    res = runner.invoke(app, ["flow", str(MASK), str(MASK), "--out", str(tmp_path / "f"), "--max-size", value])
+    _one_line_error(res, "--max-size", "32")
+    assert _nothing_in(tmp_path / "f")
+
+
+def test_library_names_the_python_argument(tmp_path):
+    from segflow_cli.errors import SegflowError
+    from segflow_cli.inference.segment import segment_video
+
+    with pytest.raises(SegflowError, match=r"max_size=8: below 32") as err:
+        segment_video(VIDEO, MASK, tmp_path / "out", max_size=8)
+    assert "--" not in str(err.value)
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "notes.txt").write_text("mine")
+    with pytest.raises(SegflowError, match=r"overwrite=True"):
+        segment_video(VIDEO, MASK, tmp_path / "used", method="dis-warp")
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png", "grey"])
+def test_a_photo_given_as_the_mask_is_refused(tmp_path, frames, kind):
+    img = Image.fromarray(frames[0])
+    path = tmp_path / {"jpeg": "f.jpg", "png": "f.png", "grey": "g.png"}[kind]
+    (img.convert("L") if kind == "grey" else img).save(path)
+    res = _segment(tmp_path / "out", mask=path)
+    _one_line_error(res, "looks like a photo, not a mask")
+    assert _nothing_in(tmp_path / "out")
+
+
+def test_a_used_output_folder_is_refused_then_replaced_with_overwrite(first_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(first_run[0], out)
+    before = sorted(p.name for p in (out / "masks").iterdir())
+    assert before == [f"{i:05d}.png" for i in range(36)]
+    stamp = (out / "overlay.mp4").stat().st_mtime_ns
+    os.utime(out / "overlay.mp4", ns=(stamp - 10**9, stamp - 10**9))
+    stamp -= 10**9
+    res = _segment(out)
+    _one_line_error(res, "--out", "previous run", "--overwrite")
+    assert sorted(p.name for p in (out / "masks").iterdir()) == before  # untouched
+    assert (out / "overlay.mp4").stat().st_mtime_ns == stamp
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    _one_line_error(_segment(other), "--out", "notes.txt")
+
+    # --overwrite with --start 8: the old 00000-00007 must not survive beside the new frames 8..35
+    res = _segment(out, "--overwrite", "--start", "8", "--method", "dis-warp")
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in (out / "masks").iterdir())
+    assert names == [f"{i:05d}.png" for i in range(8, 36)]  # input frame numbers kept
+    assert not (out / ".partial").exists()
+    from segflow_cli.io import open_frames
+
+    assert sum(1 for _ in open_frames(out / "overlay.mp4")) == 28
+
+
+def test_outputs_have_normal_permissions_and_matching_rates(first_run):
+    out, res = first_run
+    umask = os.umask(0)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    for p in [out / "masks" / "00000.png", out / "overlay.mp4", out / "flow.mp4"]:
+        assert p.stat().st_mode & 0o777 == expected, (p, oct(p.stat().st_mode))
+    assert not (out / ".partial").exists() and not list(out.glob(".*tmp*"))
+    summary = re.search(r"\(([\d.]+) frames/s\)", res.stdout)
+    bar = re.findall(r"36/36\s+([\d.]+) frames/s", res.stderr)
+    assert summary and bar and bar[-1] == summary.group(1), res.output  # one measure, not two
+    assert res.stdout.strip().count("\n") == 0  # stdout: the summary line only (the bar is on stderr)
+
+
+def test_train_resume_without_a_checkpoint_is_refused(tmp_path):
+    res = runner.invoke(app, ["train", "--out", str(tmp_path / "new"), "--resume", "--device", "cpu"])
+    _one_line_error(res, "--resume", "checkpoint")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    _one_line_error(runner.invoke(app, ["train", "--out", str(tmp_path / "empty"), "--resume"]), "--resume")
+
+
+def test_other_known_bad_inputs_stay_one_line(tmp_path):
+    a = np.zeros((40, 60, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / "a.png"), a)
+    cv2.imwrite(str(tmp_path / "b.png"), np.zeros((30, 60, 3), np.uint8))
+    _one_line_error(runner.invoke(app, ["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"),
+                                        "--out", str(tmp_path / "f")]), "differ in size")
+    assert _nothing_in(tmp_path / "f")
+    _one_line_error(runner.invoke(app, ["benchmark", "davis", "--root", str(tmp_path / "nope"),
+                                        "--predictions", str(tmp_path)]))
+    _one_line_error(_segment(tmp_path / "o", "--device", "tpu"), "--device tpu")
+    _one_line_error(_segment(tmp_path / "o", "--precision", "fp16"), "--precision fp16", "CPU")
+    assert _nothing_in(tmp_path / "o")
+
+
+# ------------------------------------------------------------------------------ interrupted runs
+
+
+def _masks(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "masks").glob("*.png")) if (out / "masks").is_dir() else []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_leaves_a_marked_partial_result(long_clip, tmp_path, sig):
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "segflow_cli.cli", "segment", str(long_clip), "--mask", str(MASK), "--out", str(out),
+           *SMALL, "--start", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    deadline = time.time() + 120
+    while len(_masks(out)) < 4 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    last_line = stderr.strip().splitlines()[-1]
+    m = re.fullmatch(r"interrupted after frame (\d+); partial result in (.+) \((.+) marks it\)", last_line)
+    assert m, stderr
+    last = int(m.group(1))
+    assert Path(m.group(3)) == out / ".partial"
+    record = json.loads((out / ".partial").read_text())
+    assert record["last_frame"] == last and record["first_frame"] == 2
+    assert _masks(out) == [f"{i:05d}.png" for i in range(2, last + 1)]  # complete masks, named by input frame
+    assert not list(out.glob("*.mp4")) and not list(out.glob(".*tmp*"))  # no half-written video
+    assert last < 300  # it really stopped part-way
+
+
+def _failing_write(monkeypatch, at: int, exc: BaseException):
+    from segflow_cli.inference import outputs
+
+    original, calls = outputs.OutputWriter.write, [0]
+
+    def write(self, frame, res):
+        calls[0] += 1
+        if calls[0] > at:
+            raise exc
+        original(self, frame, res)
+
+    monkeypatch.setattr(outputs.OutputWriter, "write", write)
+
+
+def test_interruption_is_raised_from_the_writer_thread_and_marked(monkeypatch, tmp_path):
+    _failing_write(monkeypatch, 3, KeyboardInterrupt())
+    res = _segment(tmp_path / "out", "--method", "dis-warp")
+    assert res.exit_code == 130, res.output
+    assert res.stderr.strip().splitlines()[-1].startswith("interrupted after frame 2; partial result in")
+    assert _masks(tmp_path / "out") == ["00000.png", "00001.png", "00002.png"]
+    assert json.loads((tmp_path / "out" / ".partial").read_text())["last_frame"] == 2
+
+
+def test_writer_and_reader_errors_reach_the_command_as_one_line(monkeypatch, tmp_path, long_clip):
+    from segflow_cli.errors import SegflowError
+
+    _failing_write(monkeypatch, 5, SegflowError("writing masks failed: disk full"))
+    res = _segment(tmp_path / "w", "--method", "dis-warp")
+    line = _one_line_error(res, "disk full", ".partial")
+    assert "frames 0..4" in line and _masks(tmp_path / "w") == [f"{i:05d}.png" for i in range(5)]
+    assert not list((tmp_path / "w").glob("*.mp4"))
+
+    _failing_write(monkeypatch, 0, SegflowError("writing masks failed: disk full"))  # nothing written: nothing left
+    _one_line_error(_segment(tmp_path / "w0", "--method", "dis-warp"), "disk full")
+    assert not (tmp_path / "w0").exists()
+    monkeypatch.undo()
+
+    import segflow_cli.io.video as video
+
+    original, calls = video.read_image, [0]
+
+    def read_image(path):
+        calls[0] += 1
+        if calls[0] > 6:
+            raise SegflowError(f"{path} is truncated")
+        return original(path)
+
+    monkeypatch.setattr(video, "read_image", read_image)
+    res = _segment(tmp_path / "r", "--method", "dis-warp", video=long_clip)
+    _one_line_error(res, "is truncated", ".partial")
+    assert (tmp_path / "r" / ".partial").exists()
+
+
+# ---------------------------------------------------------------------------------------- info
+
+
+def test_info_is_fast_without_torch_and_readable_when_piped():
+    code = ("import sys, time; from segflow_cli.cli import app\nt = time.perf_counter()\ntry:\n    app(['info'])\n"
+            "except SystemExit:\n    pass\nprint('SECONDS', time.perf_counter() - t, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    seconds, torch_loaded = out.stdout.strip().splitlines()[-1].split()[1:]
+    assert torch_loaded == "False" and float(seconds) < 2.0, out.stdout
+    assert "segflow-lite.safetensors" in out.stdout and "…" not in out.stdout  # piped: nothing cut
+    assert re.search(r"[0-9a-f]{12} ok", out.stdout), out.stdout  # the checksum was verified
