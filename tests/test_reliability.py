@@ -28,6 +28,16 @@ SMALL = ["--max-size", "64", "--device", "cpu", "--threads", "1"]
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """The commands set torch's threads (--threads); give the rest of the suite its setting back."""
+    import torch
+
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
 def _segment(out, *extra, video=VIDEO, mask=MASK):
     return runner.invoke(app, ["segment", str(video), "--mask", str(mask), "--out", str(out), *SMALL, *extra])
 
@@ -98,6 +108,9 @@ def test_threads_follow_the_free_cores(monkeypatch):
     assert policy.pick_threads(None) == 2
     with pytest.raises(policy.ArgumentError, match="threads=-1"):
         policy.pick_threads(-1)
+    import torch
+
+    assert policy.configure_threads(1) == 1 and torch.get_num_threads() == 1
     res = runner.invoke(app, ["flow", str(MASK), str(MASK), "--threads", "-2"])
     _one_line_error(res, "--threads -2")
 

@@ -202,7 +202,8 @@ class _Writer(threading.Thread):
             self.q.put_nowait(None)
         except queue.Full:
             pass
-        self.join(timeout)
+        if self.ident is not None:
+            self.join(timeout)
 
 
 def _rate(n: int, t0: float, finetune: float, now: float | None = None) -> float:
@@ -245,13 +246,14 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
     except BaseException:
         source.close()
         raise
-    if overwrite:
-        remove_previous_outputs(out)
     try:
-        _write_partial(out, first=start, written=0, reason="running")
+        if overwrite:
+            remove_previous_outputs(out)
+        _write_partial(out, first=start, written=0, reason="running")  # stays if the process is killed outright
         writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start)
     except BaseException:
         source.close()
+        _left_behind(out, start, 0, created, interrupted=False)  # nothing written: leave nothing
         raise
     return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress,
                 finetune_steps=finetune_steps, queue_frames=queue_frames)
@@ -333,6 +335,8 @@ def _stop(reader: _Reader, sink: _Writer, writer, source, *, drain: bool) -> Non
         try:
             writer.close(ok=False)
         finally:
+            if reader.ident is not None:  # started: it stops after the frame it is decoding
+                reader.join(timeout=2.0)
             source.close()
 
 
