@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import WeightsError
 
 DEFAULT = "segflow-lite"
-_HINT = "train them with `segflow train` (see README) or pass --weights PATH"
+_HINT = "train them with `segflow train` (see README) or give a .safetensors path (--weights PATH)"
 
 
 def weights_dir() -> Path:

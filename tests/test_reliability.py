@@ -247,6 +247,8 @@ def test_other_known_bad_inputs_stay_one_line(tmp_path):
     _one_line_error(runner.invoke(app, ["benchmark", "davis", "--root", str(tmp_path / "nope"),
                                         "--predictions", str(tmp_path)]))
     _one_line_error(_segment(tmp_path / "o", "--device", "tpu"), "--device tpu")
+    _one_line_error(_segment(tmp_path / "o", "--start", "36"), "--start 36", "past the end")
+    _one_line_error(_segment(tmp_path / "o", "--start", "-1"), "--start -1")
     _one_line_error(_segment(tmp_path / "o", "--precision", "fp16"), "--precision fp16", "CPU")
     assert _nothing_in(tmp_path / "o")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, SegflowError
+from ..policy import ArgumentError
 from .images import IMAGE_SUFFIXES, read_image
 from .video_writer import VideoWriter
 
@@ -119,8 +120,10 @@ def _open_video(path: Path, start: int, fps: float | None) -> FrameSource:
     first = next(gen, None)
     if first is None:
         gen.close()
-        raise SegflowError(f"{path} has no video frames" + (f" after frame {start}; use a smaller --start" if start else
-                                                             "; give a non-empty video"))
+        if start:
+            raise ArgumentError("start", start, f"past the end: {path} has no video frames after frame {start}",
+                                fix="use a smaller start", cli_fix="use a smaller --start")
+        raise SegflowError(f"{path} has no video frames; give a non-empty video")
     src_fps = float(meta.get("fps") or 0.0)
     duration = float(meta.get("duration") or 0.0)
     num = max(1, round(duration * src_fps) - start) if duration > 0 and src_fps > 0 else None
@@ -144,7 +147,8 @@ def _oriented_size(path: Path) -> tuple[int, int]:
 
 def _open_images(files: list[Path], name: str, start: int, fps: float | None) -> FrameSource:
     if start >= len(files):
-        raise SegflowError(f"{name} has {len(files)} frame(s); --start {start} is past the end")
+        raise ArgumentError("start", start, f"past the end: {name} has {len(files)} frame(s)",
+                            fix="use a smaller start", cli_fix="use a smaller --start")
     files = files[start:]
     first = read_image(files[0])
     size = (first.shape[1], first.shape[0])
@@ -177,7 +181,7 @@ def open_frames(source: str | Path, *, start: int = 0, fps: float | None = None)
     Raises SegflowError for a missing path, a non-video file, no frames, or mixed frame sizes.
     """
     if start < 0:
-        raise SegflowError(f"start must be >= 0, got {start}")
+        raise ArgumentError("start", start, "negative", fix="give the number of the first frame to use, 0 or more")
     path = Path(source)
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if _is_image(p)), key=lambda p: natural_key(p.name))
