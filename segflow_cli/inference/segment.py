@@ -344,8 +344,14 @@ def _left_behind(out: Path, start: int, written: int, created: bool, *, interrup
     """Mark a run that did not finish: OUT/.partial naming the last frame, or nothing at all when
     no frame was written. Returns the interruption carrying the one-line account."""
     if written:
-        _write_partial(out, first=start, written=written, reason="interrupted" if interrupted else "error")
         last = start + written - 1
+        # A frame whose writing was cut short may have its mask without its video frames: drop it,
+        # so the masks are exactly frames start..last (the folder held no other masks: see check_output_folder).
+        for folder, suffix in (("masks", ".png"), ("flow", ".flo")):
+            for p in (out / folder).glob(f"*{suffix}"):
+                if p.stem.isdigit() and int(p.stem) > last:
+                    p.unlink(missing_ok=True)
+        _write_partial(out, first=start, written=written, reason="interrupted" if interrupted else "error")
         msg = (f"interrupted after frame {last}; partial result in {out} ({out / PARTIAL} marks it)" if interrupted
                else f"frames {start}..{last} are in {out} ({out / PARTIAL} marks the partial result)")
         return SegmentInterrupted(msg, out=out, last_frame=last)
