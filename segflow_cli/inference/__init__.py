@@ -10,16 +10,19 @@ DEFAULT_MAX_SIZE = 512
 
 def create_session(*, method: str = "segflow", weights: str = "segflow-lite", device: str = "auto",
                    precision: str = "fp32", max_size: int = DEFAULT_MAX_SIZE, finetune_steps: int = 0,
-                   compute_flow: bool = True, model=None) -> VideoSession:
-    """A VideoSession for ``method`` ("segflow" loads ``weights`` unless a ``model`` is given; "dis-warp" needs none)."""
+                   compute_flow: bool = True, model=None, memory: bool = True, memory_frames: int = 6,
+                   memory_every: int = 1) -> VideoSession:
+    """A VideoSession for ``method`` ("segflow" and "propagate" load ``weights`` unless a ``model`` is
+    given; "dis-warp" needs none). memory/memory_frames/memory_every: see VideoSession."""
     runner = None
-    if method == "segflow":
+    if method in ("segflow", "propagate"):
         if model is None:
             from ..weights import load_model
 
             model, _, _ = load_model(weights)
         runner = PairRunner(model, device=device, precision=precision, max_size=max_size)
-    return VideoSession(runner, method=method, max_size=max_size, finetune_steps=finetune_steps, compute_flow=compute_flow)
+    return VideoSession(runner, method=method, max_size=max_size, finetune_steps=finetune_steps, compute_flow=compute_flow,
+                        memory=memory, memory_frames=memory_frames, memory_every=memory_every)
 
 
 def load_flow_estimator(*, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",

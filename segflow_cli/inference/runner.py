@@ -26,10 +26,14 @@ def internal_size(width: int, height: int, max_size: int, stride: int = 32) -> t
 
 @dataclass
 class PairResult:
-    """seg_logits (1, K, h, w) and flow (1, 2, h, w) image1 -> image2, both at internal size (w, h)."""
+    """seg_logits (1, K, h, w) and flow (1, 2, h, w) image1 -> image2, both at internal size (w, h);
+    embedding (1, C, h/8, w/8) image1's memory key and positions (1, T, 2, h/8, w/8) the memory windows'
+    centres, when the network computed them."""
 
     seg_logits: torch.Tensor
     flow: torch.Tensor
+    embedding: torch.Tensor | None = None
+    positions: torch.Tensor | None = None
 
 
 class PairRunner:
@@ -42,6 +46,7 @@ class PairRunner:
         self.max_size = int(max_size)
         cfg = getattr(model, "config", None)
         self.uses_dis_init = getattr(cfg, "flow_init", "none") == "dis"
+        self.supports_memory = hasattr(model, "embed")
 
     def prepare(self, frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, torch.Tensor]:
         """Resize an (H, W, 3) uint8 frame to ``size`` (w, h); returns it and its (1, 3, h, w) [0, 1] tensor."""
@@ -53,9 +58,10 @@ class PairRunner:
 
     @torch.inference_mode()
     def run(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor], *,
-            prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None, reference=None) -> PairResult:
-        """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w)
-        and reference memory (from ``encode_reference``)."""
+            prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None, reference=None,
+            memory=None) -> PairResult:
+        """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w),
+        reference memory (from ``encode_reference``) and space-time memory (a models.memory.MemoryState)."""
         init = None
         if self.uses_dis_init:
             init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
@@ -69,8 +75,26 @@ class PairRunner:
             kw = {"prev_probs": prev_probs} if prev_probs is not None else {}
             if reference is not None:
                 kw["reference"] = reference
+            if memory is not None:
+                kw["memory"] = memory
             out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
-        return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float())
+        opt = lambda x: None if x is None else x.float()  # noqa: E731
+        return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float(), embedding=opt(out.embedding),
+                          positions=opt(out.positions))
+
+    @torch.inference_mode()
+    def embed(self, a: tuple[np.ndarray, torch.Tensor]) -> torch.Tensor:
+        """A prepared frame -> its (1, C, h/8, w/8) memory key."""
+        with autocast(self.device, self.precision):
+            return self.model.embed(a[1]).float()
+
+    @torch.inference_mode()
+    def read_memory(self, key: torch.Tensor, memory) -> torch.Tensor:
+        """Readout (V, h8, w8) of a key (C, h8, w8) from a MemoryState with the model's readout settings."""
+        from ..models.memory import ReadoutConfig, readout
+
+        cfg = getattr(getattr(self.model, "config", None), "readout", ReadoutConfig())
+        return readout(key, memory, config=cfg)
 
     @torch.inference_mode()
     def encode_reference(self, a: tuple[np.ndarray, torch.Tensor], masks: torch.Tensor):

@@ -5,9 +5,14 @@
         res.mask  # (H, W) uint8 object ids, at the input size
 
 Per frame t >= 1 the network takes (frame t, frame t-1): its flow t -> t-1 (the backward flow)
-warps the objects' probabilities of frame t-1 onto frame t, and that prior, matching against the
-annotated first frame (kept as a reference memory), the image features and the fused flow features
-give each object's logits; soft aggregation makes one id map.
+warps the objects' probabilities of frame t-1 onto frame t and centres the windows of the
+space-time memory (memory.py: the annotated frame, read globally, and the last few frames, read
+locally); the memory's readout is the prior that, with matching against the annotated frame, the
+image features and the fused flow features, gives each object's logits; soft aggregation makes one
+id map, which joins the memory.
+
+Methods: "segflow" (the joint network with memory), "propagate" (the memory readout alone over the
+trunk's embedding: no decoder, no flow; a baseline), "dis-warp" (OpenCV DIS warping alone).
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import torch
 
 from ..errors import SegflowError
 from .aggregate import ids_to_onehot, probs_to_ids, soft_aggregate
+from .memory import SpaceTimeMemory, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
+
+METHODS = ("segflow", "propagate", "dis-warp")
 
 
 @dataclass
@@ -36,15 +44,27 @@ class FrameResult:
 
 
 class VideoSession:
-    """method "segflow" runs the joint network; "dis-warp" carries masks with OpenCV DIS flow alone
-    (plain backward warping of the object probabilities, the classical baseline)."""
+    """method "segflow" runs the joint network; "propagate" reads labels from the memory alone (the
+    network's trunk embedding, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
+    alone (plain backward warping of the object probabilities, the classical baseline).
+
+    memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
+    one frame in so many; memory=False: the network without memory (the flow-warped prior only).
+    """
 
     def __init__(self, runner: PairRunner | None, *, method: str = "segflow", max_size: int = 512,
-                 finetune_steps: int = 0, compute_flow: bool = True) -> None:
-        if method not in ("segflow", "dis-warp"):
-            raise SegflowError(f"unknown method {method!r}; use segflow or dis-warp")
-        if method == "segflow" and runner is None:
-            raise SegflowError("method segflow needs a network runner")
+                 finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
+                 memory_frames: int = 6, memory_every: int = 1) -> None:
+        if method not in METHODS:
+            raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+        if method != "dis-warp" and runner is None:
+            raise SegflowError(f"method {method} needs a network runner")
+        if memory_frames < 0 or memory_every < 1:
+            raise SegflowError(f"memory_frames must be >= 0 and memory_every >= 1 (got {memory_frames}, {memory_every})")
+        self.use_memory = bool(memory) and method != "dis-warp" and runner is not None and runner.supports_memory
+        if method == "propagate" and not self.use_memory:
+            raise SegflowError("method propagate needs a network with a memory embedding (segflow-lite weights)")
+        self.memory_frames, self.memory_every = int(memory_frames), int(memory_every)
         self.runner, self.method, self.max_size = runner, method, int(max_size)
         self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
         self.finetune_seconds = 0.0
@@ -73,8 +93,16 @@ class VideoSession:
                     self.runner, frame, mask, self.object_ids, self.size, steps=self.finetune_steps)
         self._prev = self._prepare(frame)
         onehot = ids_to_onehot(mask, self.object_ids, self.size).to(self.device)
-        self._reference = None if self.runner is None else self.runner.encode_reference(self._prev, onehot[None])
-        self._probs = soft_aggregate(onehot)[1:]  # (K, h, w) object probabilities of the last frame
+        self._reference = None
+        if self.runner is not None and self.method == "segflow":
+            self._reference = self.runner.encode_reference(self._prev, onehot[None])
+        allp = soft_aggregate(onehot)
+        self._probs = allp[1:]  # (K, h, w) object probabilities of the last frame
+        self.memory = None
+        if self.use_memory:
+            self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every)
+            key = self.runner.embed(self._prev)[0]
+            self.memory.add_long_term(key, values_on_grid(allp, key.shape[-2:]))
         self.index = 0
         alpha = (mask != 0).astype(np.float32)
         return FrameResult(index=0, mask=mask.astype(np.uint8), alpha=alpha, flow=None)
@@ -94,9 +122,25 @@ class VideoSession:
         if frame.shape[:2] != (self.height, self.width):
             raise SegflowError(f"frame size changed mid-video: {frame.shape[1]}x{frame.shape[0]}, expected {self.width}x{self.height}")
         cur = self._prepare(frame)
+        key = None
+        if self.method == "propagate":
+            key = self.runner.embed(cur)[0]
+            read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
+            up = torch.nn.functional.interpolate(read[None], size=(self.size[1], self.size[0]), mode="bilinear",
+                                                 align_corners=False)[0]
+            allp = up / up.sum(0, keepdim=True).clamp_min(1e-6)
+            self._probs, self._prev = allp[1:], cur
+            self.index += 1
+            self.memory.consider(self.index, key, read)
+            ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
+            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=None)
         if self.method == "segflow":
-            out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference)
+            mem = self.memory.state() if self.memory is not None else None
+            out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference, memory=mem)
             probs, flow = torch.sigmoid(out.seg_logits[0]), out.flow
+            if self.memory is not None:
+                self.memory.set_positions(out.positions)
+                key = out.embedding[0]
         else:
             from ..models.flow_branch import backward_warp
             from .classical import dis_flow
@@ -106,6 +150,8 @@ class VideoSession:
         allp = soft_aggregate(probs)
         self._probs, self._prev = allp[1:], cur
         self.index += 1
+        if key is not None:
+            self.memory.consider(self.index, key, values_on_grid(allp, key.shape[-2:]))
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np)

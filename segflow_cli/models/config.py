@@ -22,6 +22,11 @@ class LiteConfig:
         reference memory is given.
     match_topk: neighbours averaged per matching score.
     match_skip: the matching score difference is also added to the logits with a learnt gain.
+    memory_prior: how a space-time memory readout (memory.py), when a session gives one, enters the
+        decoder: "readout" makes it the prior (the flow still centres its windows), "mean" averages it
+        with the flow-warped prior, "warp" ignores it.
+    memory_radius, memory_topk, memory_temperature: the readout's window radius (stride-8 cells),
+        candidates per pixel and softmax temperature (memory.ReadoutConfig).
     """
 
     name: str = "segflow-lite"
@@ -36,6 +41,16 @@ class LiteConfig:
     reference_matching: bool = True
     match_topk: int = 5
     match_skip: bool = True
+    memory_prior: Literal["readout", "mean", "warp"] = "readout"
+    memory_radius: int = 12
+    memory_topk: int = 10
+    memory_temperature: float = 0.05
+
+    @property
+    def readout(self):
+        from .memory import ReadoutConfig
+
+        return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature)
 
     def to_dict(self) -> dict:
         return asdict(self)

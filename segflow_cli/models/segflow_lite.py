@@ -15,6 +15,7 @@ from .encoders import FlowPyramid, LiteTrunk
 from .flow_branch import PyramidFlowDecoder, backward_warp
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
+from .memory import MemoryState, advance_positions, readout
 from .padding import InputPadder
 from .seg_branch import SegDecoder
 from .types import SegFlowOutput, check_inputs
@@ -35,6 +36,9 @@ class SegFlowLite(nn.Module):
     reference: a ReferenceMemory from ``encode_reference`` (the annotated frame and its K object
         masks), or the pair (image (B, 3, H, W), masks (B, K, H, W)) to encode here (training);
         its matching scores join the prior in the decoder (config.reference_matching).
+    memory: a MemoryState (batch 1) of past frames on the padded stride-8 grid; with prev_probs, the
+        predicted flow advances its window centres and its readout becomes (part of) the prior
+        (config.memory_prior). The output then carries the readout and the advanced positions.
     """
 
     supports_prev_probs = True
@@ -77,7 +81,14 @@ class SegFlowLite(nn.Module):
         feats = self.trunk(im)
         return make_memory(embed(feats[1], feats[2]), m)
 
-    def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None, reference=None) -> SegFlowOutput:
+    def embed(self, image: torch.Tensor) -> torch.Tensor:
+        """image (B, 3, H, W) in [0, 1] -> (B, C, Hp/8, Wp/8) the memory key (padded grid)."""
+        padder = InputPadder(image.shape, stride=STRIDE)
+        feats = self.trunk(padder.pad(image)[0])
+        return embed(feats[1], feats[2])
+
+    def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None, reference=None,
+                memory: MemoryState | None = None) -> SegFlowOutput:
         check_inputs(image1, image2, prior, flow_init)
         if prev_probs is not None:
             if prior is not None:
@@ -98,10 +109,17 @@ class SegFlowLite(nn.Module):
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
         flow = flow if init is None else init + flow
 
+        emb = embed(trunk[8], trunk[16])
         if prev_probs is not None:
             prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
         elif prior is not None:
             prior = padder.pad(prior)[0]
+        read = positions = None
+        if memory is not None:
+            if prior is None or b != 1:
+                raise ValueError("memory needs prev_probs or a prior (its object count) and a batch of one video")
+            read, positions = self._read_memory(memory, emb[0], flow.detach()[0])
+            prior = self._memory_prior(prior, read)
         k = 1 if prior is None else prior.shape[1]
         pr = im1.new_full((b, 1, hp, wp), 0.5) if prior is None else prior.reshape(b * k, 1, hp, wp)
         scores = None
@@ -110,11 +128,28 @@ class SegFlowLite(nn.Module):
                 reference = self.encode_reference(*reference)
             if reference.objects != k:
                 raise ValueError(f"the reference memory holds {reference.objects} objects but the prior has {k}")
-            scores = match(reference, embed(trunk[8], trunk[16]), topk=self.config.match_topk)
+            scores = match(reference, emb, topk=self.config.match_topk)
         logits = self.seg_decoder(trunk, fused, pr, k, scores)
         # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
         logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
         logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
         return SegFlowOutput(
-            seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[]
+            seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[],
+            embedding=emb, readout=None if read is None else read[None],
+            positions=None if positions is None else positions[None],
         )
+
+    def _read_memory(self, memory: MemoryState, emb: torch.Tensor, flow: torch.Tensor):
+        """emb (C, h, w), flow (2, Hp, Wp) current -> previous frame in pixels -> readout (V, h, w) and the
+        windows' centres (T, 2, h, w): the flow, pooled to cells, chains each recent frame's positions."""
+        h, w = emb.shape[-2:]
+        cells = F.adaptive_avg_pool2d(flow[None], (h, w))[0] * flow.new_tensor([w / flow.shape[-1], h / flow.shape[-2]]).view(2, 1, 1)
+        positions = advance_positions(memory.positions, cells)
+        return readout(emb.float(), memory, config=self.config.readout, positions=positions), positions
+
+    def _memory_prior(self, prior: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+        """prior (1, K, Hp, Wp) flow-warped; read (K + 1, h, w) -> the prior the decoder sees."""
+        if self.config.memory_prior == "warp":
+            return prior
+        up = F.interpolate(read[None, 1:], size=prior.shape[-2:], mode="bilinear", align_corners=False).to(prior.dtype)
+        return up if self.config.memory_prior == "readout" else 0.5 * (prior + up)

@@ -17,12 +17,19 @@ class SegFlowOutput:
     flow_preds: per-scale flows, coarse to fine, each (B, 2, h_s, w_s) on the padded input grid,
         values in input-resolution pixels; the training loss upsamples them to the label size.
     seg_preds: optional auxiliary segmentation logits (coarse to fine) for deep supervision.
+    embedding: (B, C, H/8, W/8) unit-norm trunk embedding of image1 on the padded stride-8 grid (the
+        key a video session stores in its memory), when the variant computes one.
+    readout: (B, V, H/8, W/8) memory readout ([background, objects] probabilities) on that grid when
+        a memory was given; positions: (B, T, 2, H/8, W/8) the memory windows' centres for image1.
     """
 
     seg_logits: torch.Tensor
     flow: torch.Tensor
     flow_preds: list[torch.Tensor] = field(default_factory=list)
     seg_preds: list[torch.Tensor] = field(default_factory=list)
+    embedding: torch.Tensor | None = None
+    readout: torch.Tensor | None = None
+    positions: torch.Tensor | None = None
 
 
 def check_inputs(

@@ -1,0 +1,73 @@
+"""The per-video space-time memory a VideoSession owns (the network itself stays stateless).
+
+Long-term: the annotated frame(s), kept for the whole video and read globally. Recent: the last
+``frames`` frames kept (one every ``every`` frames), first in first out, each with its window centres
+(chained by the flow). Its size is bounded by ``frames`` plus the annotated frames, whatever the
+video's length. Keys (C, h, w) are unit-norm stride-8 embeddings; values (V, h, w) the frame's soft
+[background, object 1..K] probabilities on the same grid.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import torch
+import torch.nn.functional as F
+
+from ..models.memory import MemoryState, identity_positions
+
+
+def values_on_grid(allp: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+    """(V, H, W) normalised probabilities -> (V, h, w) area-pooled onto the key grid."""
+    if tuple(allp.shape[-2:]) == tuple(grid):
+        return allp.float()
+    return F.adaptive_avg_pool2d(allp[None].float(), grid)[0]
+
+
+class SpaceTimeMemory:
+    def __init__(self, *, frames: int = 6, every: int = 1) -> None:
+        if frames < 0 or every < 1:
+            raise ValueError(f"memory needs frames >= 0 and every >= 1, got frames={frames}, every={every}")
+        self.frames, self.every = int(frames), int(every)
+        self._long_k: list[torch.Tensor] = []
+        self._long_v: list[torch.Tensor] = []
+        self._recent: deque = deque(maxlen=max(self.frames, 1))
+        self._positions: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        """Frames held: annotated plus recent."""
+        return len(self._long_k) + (len(self._recent) if self.frames else 0)
+
+    def add_long_term(self, key: torch.Tensor, value: torch.Tensor) -> None:
+        """An annotated frame: key (C, h, w), value (V, h, w); read globally for the rest of the video."""
+        self._long_k.append(key.reshape(key.shape[0], -1).float())
+        self._long_v.append(value.reshape(value.shape[0], -1).float())
+
+    def consider(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
+        """Frame ``index``'s key and value; kept as a recent frame every ``every`` frames."""
+        if self.frames == 0 or index % self.every:
+            return
+        h, w = key.shape[-2:]
+        ident = identity_positions(h, w, device=key.device)[None]
+        pos = ident if self._positions is None or not len(self._recent) else torch.cat([self._positions, ident])
+        self._recent.append((key.float(), value.float()))
+        self._positions = pos[-len(self._recent):]
+
+    def set_positions(self, positions: torch.Tensor | None) -> None:
+        """The recent frames' window centres for the frame just read (from the network's flow)."""
+        if positions is not None and self._recent:
+            self._positions = positions.reshape(len(self._recent), 2, *positions.shape[-2:])
+
+    def state(self) -> MemoryState:
+        if not self._long_k:
+            raise ValueError("the memory holds no annotated frame yet")
+        lk, lv = torch.cat(self._long_k, 1), torch.cat(self._long_v, 1)
+        if self._recent and self.frames:
+            keys = torch.stack([k for k, _ in self._recent])
+            values = torch.stack([v for _, v in self._recent])
+            positions = self._positions
+        else:
+            c = lk.shape[0]
+            keys, values = lk.new_zeros(0, c, 1, 1), lk.new_zeros(0, lv.shape[0], 1, 1)
+            positions = lk.new_zeros(0, 2, 1, 1)
+        return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions)

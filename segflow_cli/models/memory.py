@@ -1,0 +1,217 @@
+"""Space-time memory readout: label propagation from past frames (STM / XMem / CRW style).
+
+The flow-warped prior only knows frame t-1; once it drifts, nothing brings the object back. A memory
+of several past frames, each stored as keys (the trunk's unit-norm stride-8 embedding, see
+matching.embed) and values (that frame's soft [background, object 1..K] probabilities at stride 8),
+lets every current pixel read its label from its most similar memory pixels:
+
+    readout(p) = sum_j softmax_j(sim_j / temperature) * value_j,   j in top-k over all candidates
+
+Candidates are every pixel of the long-term frames (the annotated one: global, so an object that
+left or was lost is found again anywhere) and, for each recent frame, the pixels within ``radius``
+cells of where the flow says p came from (flow-guided local windows, as CRW/DINO restrict their
+DAVIS protocol to a radius but centred on the motion, so fast objects stay inside a small window).
+
+Local windows are computed by tiles, never as a dense N x N matrix: the current frame is cut into
+``tile`` x ``tile`` cell tiles; each tile's queries are multiplied with one (tile + 2 radius)^2 patch
+of every recent frame, shifted by the tile's mean motion, and each query keeps only the candidates
+inside its own window. The result equals the dense, window-masked computation whenever each
+pixel's window lies within its tile's patch (always true for uniform motion inside a tile).
+
+Everything here is parameter-free and works on one video (no batch dim); training loops over the
+batch. Shapes: C embedding channels, V value channels (K + 1), (h, w) the stride-8 grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+_MASKED = -1.0e4  # similarity of a candidate outside its window (cosines live in [-1, 1])
+
+
+@dataclass
+class MemoryState:
+    """What the network reads from a video's memory for one frame.
+
+    long_keys (C, M) / long_values (V, M): the long-term frames (annotated), flattened, read globally.
+    keys (T, C, h, w) / values (T, V, h, w): the recent frames, read in local windows; T may be 0.
+    positions (T, 2, h, w): for each pixel of the *previous* frame, its (x, y) cell position in each
+        recent frame (chained flow); the network advances them by the current frame's flow.
+    """
+
+    long_keys: torch.Tensor
+    long_values: torch.Tensor
+    keys: torch.Tensor
+    values: torch.Tensor
+    positions: torch.Tensor
+
+    @property
+    def recent(self) -> int:
+        return int(self.keys.shape[0])
+
+
+@dataclass(frozen=True)
+class ReadoutConfig:
+    """radius: local window radius in stride-8 cells for recent frames; topk: candidates kept per
+    pixel over all memory frames together; temperature: of the softmax over their cosines; tile: query
+    tile side in cells (cost/accuracy trade-off of the tiled local correlation only)."""
+
+    radius: int = 12
+    topk: int = 10
+    temperature: float = 0.05
+    tile: int = 8
+    fast_select: bool = True  # pick candidates with bf16 products where the CPU/GPU has native bf16
+
+
+def identity_positions(h: int, w: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(2, h, w): each cell's own (x, y)."""
+    ys, xs = torch.meshgrid(torch.arange(h, device=device, dtype=dtype), torch.arange(w, device=device, dtype=dtype),
+                            indexing="ij")
+    return torch.stack([xs, ys])
+
+
+def advance_positions(positions: torch.Tensor, flow_cells: torch.Tensor) -> torch.Tensor:
+    """positions (T, 2, h, w) of the previous frame's pixels in each memory frame, flow_cells (2, h, w)
+    current -> previous frame in cells -> (T, 2, h, w) of the current frame's pixels (sampled at
+    p + flow(p), bilinear; a pixel whose source lies outside the frame keeps the nearest border's)."""
+    if positions.shape[0] == 0:
+        return positions
+    _, _, h, w = positions.shape
+    base = identity_positions(h, w, device=positions.device, dtype=flow_cells.dtype)
+    src = base + flow_cells
+    grid = torch.stack([2.0 * src[0] / max(w - 1, 1) - 1.0, 2.0 * src[1] / max(h - 1, 1) - 1.0], dim=-1)
+    grid = grid[None].expand(positions.shape[0], -1, -1, -1).to(positions.dtype)
+    return F.grid_sample(positions, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def _topk_padded(sims: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-k over the last dim, padded with masked entries when there are fewer than k columns."""
+    n = min(k, sims.shape[-1])
+    val, idx = sims.topk(n, dim=-1) if n > 0 else (sims[..., :0], sims[..., :0].long())
+    if n < k:
+        pad = k - n
+        val = torch.cat([val, val.new_full((*val.shape[:-1], pad), _MASKED)], -1)
+        idx = torch.cat([idx, idx.new_zeros((*idx.shape[:-1], pad))], -1)
+    return val, idx
+
+
+def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int):
+    """q (N, C), keys (C, M) -> top-k sims (N, k) and their columns (N, k)."""
+    if keys.shape[1] == 0:
+        return q.new_full((q.shape[0], k), _MASKED), torch.zeros(q.shape[0], k, dtype=torch.long, device=q.device)
+    return _topk_padded(q @ keys.to(q.dtype), k)
+
+
+def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig):
+    """Tiled flow-guided local windows over the T recent frames (keys (T, C, h, w)) -> sims (N, k) and
+    their rows (N, k) in the frames' flattened (T * h * w) pixels."""
+    c, h, w = query.shape
+    t = keys.shape[0]
+    s, r, k = cfg.tile, cfg.radius, cfg.topk
+    u = s + 2 * r  # patch side per tile
+    hq, wq = -(-h // s) * s, -(-w // s) * s
+    nty, ntx = hq // s, wq // s
+    tiles = nty * ntx
+    dev = query.device
+
+    # Queries by tile: (L, s*s, C); their own (x, y) and window centres per recent frame.
+    qp = F.pad(query, (0, wq - w, 0, hq - h))
+    qt = qp.reshape(c, nty, s, ntx, s).permute(1, 3, 2, 4, 0).reshape(tiles, s * s, c)
+    centres = torch.round(positions).clamp_min(0)
+    centres = torch.stack([centres[:, 0].clamp_max(w - 1), centres[:, 1].clamp_max(h - 1)], 1)  # (T, 2, h, w)
+    cp = F.pad(centres, (0, wq - w, 0, hq - h), mode="replicate")
+    ct = cp.reshape(t, 2, nty, s, ntx, s).permute(0, 2, 4, 3, 5, 1).reshape(t, tiles, s * s, 2)  # (x, y)
+    own = identity_positions(hq, wq, device=dev).reshape(2, nty, s, ntx, s).permute(1, 3, 2, 4, 0).reshape(tiles, s * s, 2)
+    valid_q = (own[..., 0] < w) & (own[..., 1] < h)  # (L, s*s): padding queries do not steer a tile's shift
+    shift = ((ct - own) * valid_q[None, ..., None]).sum(2) / valid_q.sum(1).clamp_min(1)[None, :, None]
+    shift = torch.round(shift)  # (T, L, 2)
+
+    # Each tile's patch in each recent frame: top-left = tile origin - r + shift.
+    ty, tx = torch.meshgrid(torch.arange(nty, device=dev), torch.arange(ntx, device=dev), indexing="ij")
+    origin = torch.stack([tx.reshape(-1) * s, ty.reshape(-1) * s], -1).to(shift.dtype)  # (L, 2) (x, y)
+    off = torch.arange(u, device=dev, dtype=shift.dtype) - r
+    px = ((origin[None, :, 0] + shift[..., 0])[..., None] + off).permute(1, 0, 2)  # (L, T, u) cell x of patch cols
+    py = ((origin[None, :, 1] + shift[..., 1])[..., None] + off).permute(1, 0, 2)  # (L, T, u) cell y of patch rows
+    frame = (torch.arange(t, device=dev) * (h * w))[None, :, None, None]
+    rows = frame + (py.clamp(0, h - 1) * w).long()[..., :, None] + px.clamp(0, w - 1).long()[..., None, :]  # (L, T, u, u)
+    rows = rows.reshape(tiles, t * u * u)
+    # Row gathers of contiguous (C,) vectors are far cheaper than strided gathers along a last dim.
+    kp = keys.permute(0, 2, 3, 1).reshape(t * h * w, c).to(query.dtype).index_select(0, rows.reshape(-1))
+    sims = torch.bmm(qt, kp.reshape(tiles, t * u * u, c).transpose(1, 2)).reshape(tiles, s * s, t, u, u)
+
+    # A candidate counts only inside the query's own window (Chebyshev radius r around its centre) and
+    # inside the frame. Both tests are separable in x and y, so they are added as two small biases.
+    cx, cy = ct[..., 0].permute(1, 2, 0), ct[..., 1].permute(1, 2, 0)  # (L, s*s, T)
+    okx = ((px[:, None] - cx[..., None]).abs() <= r) & (px[:, None] >= 0) & (px[:, None] < w)  # (L, s*s, T, u)
+    oky = ((py[:, None] - cy[..., None]).abs() <= r) & (py[:, None] >= 0) & (py[:, None] < h)
+    zero = sims.new_zeros(())
+    sims += torch.where(okx, zero, _MASKED)[..., None, :]
+    sims += torch.where(oky, zero, _MASKED)[..., :, None]
+    top, idx = _topk_padded(sims.reshape(tiles, s * s, t * u * u), k)  # (L, s*s, k)
+    picked = torch.gather(rows, 1, idx.reshape(tiles, -1)).reshape(tiles, s * s, k)
+
+    def untile(x: torch.Tensor) -> torch.Tensor:
+        rest = x.shape[2:]
+        x = x.reshape(nty, ntx, s, s, *rest).permute(0, 2, 1, 3, *range(4, 4 + len(rest)))
+        return x.reshape(hq, wq, *rest)[:h, :w].reshape(h * w, *rest)
+
+    return untile(top), untile(picked)
+
+
+def _bf16_is_fast(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return True
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+_FAST: dict[str, bool] = {}
+
+
+def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig = ReadoutConfig(),
+            positions: torch.Tensor | None = None) -> torch.Tensor:
+    """query (C, h, w) unit-norm embedding of the current frame -> (V, h, w) label readout.
+
+    ``positions`` (T, 2, h, w) are the current frame's window centres in each recent frame (cells);
+    default: memory.positions as they are (e.g. no flow: every window centred on the same cell).
+    Each output pixel is a convex combination of memory values, so normalised values stay normalised.
+    """
+    c, h, w = query.shape
+    if memory.long_keys.shape[0] != c or (memory.recent and tuple(memory.keys.shape[1:]) != (c, h, w)):
+        raise ValueError(f"memory keys {tuple(memory.long_keys.shape)} / {tuple(memory.keys.shape)} do not fit "
+                         f"the query embedding {(c, h, w)}")
+    query = query.float()
+    fast = config.fast_select and _FAST.setdefault(str(query.device), _bf16_is_fast(query.device))
+    qs = query.to(torch.bfloat16) if fast else query
+    q = qs.reshape(c, h * w).t()
+    m = memory.long_keys.shape[1]
+    key_rows = [memory.long_keys.t()]
+    value_rows = [memory.long_values.t()]
+    sims, rows = _global_candidates(q, memory.long_keys, config.topk)
+    if memory.recent:
+        pos = memory.positions if positions is None else positions
+        ls, lr = _local_candidates(qs, memory.keys, pos, config)
+        sims, rows = torch.cat([sims.to(ls.dtype), ls], 1), torch.cat([rows, lr + m], 1)
+        sims, idx = sims.topk(config.topk, dim=1)
+        rows = torch.gather(rows, 1, idx)
+        key_rows.append(memory.keys.permute(0, 2, 3, 1).reshape(-1, c))
+        value_rows.append(memory.values.permute(0, 2, 3, 1).reshape(-1, memory.values.shape[1]))
+    masked = sims.float() <= _MASKED / 2
+    keys_t, values_t = torch.cat(key_rows).float(), torch.cat(value_rows).float()
+    flat = rows.reshape(-1)
+    # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
+    exact = torch.einsum("nc,nkc->nk", query.reshape(c, -1).t(), keys_t.index_select(0, flat).reshape(*rows.shape, c))
+    exact = exact.masked_fill(masked, _MASKED)
+    weights = torch.softmax(exact / config.temperature, dim=1)  # (N, k)
+    vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
+    out = torch.einsum("nk,nkv->nv", weights, vals)
+    return out.t().reshape(-1, h, w)
