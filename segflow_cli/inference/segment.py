@@ -290,8 +290,8 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
             sink.finish()
             writer.close(ok=True)
             ok = True
-            n, ft = sink.written, session.finetune_seconds
-            fps = _rate(n, t0, ft)
+            n, ft, t_end = sink.written, session.finetune_seconds, time.perf_counter()
+            fps = _rate(n, t0, ft, t_end)
             bar.update(task, completed=n, total=n, fps=fps)  # the bar ends on the summary's figure
     except KeyboardInterrupt:
         _stop(reader, sink, writer, source, drain=True)
@@ -312,7 +312,7 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
             reader.stop.set()
             source.close()
     (out / PARTIAL).unlink(missing_ok=True)
-    dt = time.perf_counter() - t0 - ft
+    dt = t_end - t0 - ft
     tail = f", plus {ft:.1f} s fine-tuning ({finetune_steps} steps)" if finetune_steps else ""
     return f"{n} frames {w}x{h} in {dt:.1f} s ({fps:.1f} frames/s{tail}) -> {out}{os.sep}"
 
