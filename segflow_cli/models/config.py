@@ -25,6 +25,8 @@ class LiteConfig:
     memory_prior: how a space-time memory readout (memory.py), when a session gives one, enters the
         decoder: "readout" makes it the prior (the flow still centres its windows), "mean" averages it
         with the flow-warped prior, "warp" ignores it.
+    memory_decoder: the decoder also reads the flow-warped prior beside the readout (a zero-initialised
+        input, trained on memory readouts; False in cards written before it).
     memory_radius, memory_topk, memory_temperature: the readout's window radius (stride-8 cells),
         candidates per pixel and softmax temperature (memory.ReadoutConfig).
     """
@@ -42,6 +44,7 @@ class LiteConfig:
     match_topk: int = 5
     match_skip: bool = True
     memory_prior: Literal["readout", "mean", "warp"] = "readout"
+    memory_decoder: bool = True
     memory_radius: int = 12
     memory_topk: int = 10
     memory_temperature: float = 0.05
@@ -62,4 +65,5 @@ class LiteConfig:
         # Cards written before a layer existed describe networks without it.
         kw.setdefault("reference_matching", False)
         kw.setdefault("match_skip", False)
+        kw.setdefault("memory_decoder", False)
         return cls(**kw)

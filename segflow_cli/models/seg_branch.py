@@ -25,13 +25,14 @@ class SegDecoder(nn.Module):
       trunk {s: (B, C_s, H/s, W/s)} for s in (4, 8, 16, 32); fused {s: (B, F, H/s, W/s)} at fusion
       strides; prior (B*K, 1, H, W) in [0, 1] (objects folded into the batch, K = ``objects``);
       match (B*K, match_channels, H/8, W/8), the last channel fg - bg, or None (no reference: that
-      input contributes nothing).
+      input contributes nothing); warp (B*K, 1, H, W) the flow-warped prior when ``prior`` is a memory
+      readout, or None.
     Returns logits (B*K, 1, H/4, W/4).
     """
 
     def __init__(
         self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64,
-        match_channels: int = 0, match_skip: bool = False,
+        match_channels: int = 0, match_skip: bool = False, warp_input: bool = False,
     ) -> None:
         super().__init__()
         self.fusion_strides = tuple(fusion_strides)
@@ -52,12 +53,18 @@ class SegDecoder(nn.Module):
         # zero and is stored divided by GAIN_SCALE: Adam moves a parameter by about lr a step, and
         # the gain has to travel to the order of the prior's gain within a few hundred steps.
         self.match_gain = nn.Parameter(torch.zeros(())) if match_channels and match_skip else None
+        # With a space-time memory the prior is the memory readout; the flow-warped prior then enters
+        # beside it through its own encoder (zero-initialised: the network starts as without it).
+        self.warp_enc = nn.ModuleDict({str(s): nn.Conv2d(1, width, 3, 1, 1, bias=False) for s in (4, 8, 16)} if warp_input else {})
+        for conv in self.warp_enc.values():
+            nn.init.zeros_(conv.weight)
         self.smooth = nn.ModuleDict({str(s): _conv_bn(width, width) for s in (4, 8, 16)})
         self.head = nn.Sequential(_conv_bn(width, width // 2), nn.Conv2d(width // 2, 1, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 
-    def forward(self, trunk, fused, prior: torch.Tensor, objects: int, match: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, trunk, fused, prior: torch.Tensor, objects: int, match: torch.Tensor | None = None,
+                warp: torch.Tensor | None = None) -> torch.Tensor:
         def lat(s: int) -> torch.Tensor:
             x = torch.cat([trunk[s], fused[s]], 1) if s in self.fusion_strides else trunk[s]
             return self.lateral[str(s)](x).repeat_interleave(objects, dim=0)
@@ -71,6 +78,8 @@ class SegDecoder(nn.Module):
                 m = F.interpolate(match, size=y.shape[-2:], mode="bilinear", align_corners=False) if s == 4 else (
                     F.adaptive_avg_pool2d(match, y.shape[-2:]))
                 x = x + self.match_enc[str(s)](m)
+            if warp is not None and self.warp_enc:
+                x = x + self.warp_enc[str(s)](F.adaptive_avg_pool2d(warp * 2.0 - 1.0, y.shape[-2:]))
             x = self.smooth[str(s)](x)
         logits = self.head(x)
         if match is not None and self.match_gain is not None:

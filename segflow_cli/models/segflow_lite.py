@@ -63,6 +63,7 @@ class SegFlowLite(nn.Module):
             trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
             fusion_channels=config.fusion_channels, width=config.decoder_channels,
             match_channels=MATCH_CHANNELS if config.reference_matching else 0, match_skip=config.match_skip,
+            warp_input=config.memory_decoder,
         )
 
     def seg_modules(self) -> list[nn.Module]:
@@ -114,11 +115,15 @@ class SegFlowLite(nn.Module):
             prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
         elif prior is not None:
             prior = padder.pad(prior)[0]
-        read = positions = None
-        if memory is not None:
-            if prior is None or b != 1:
-                raise ValueError("memory needs prev_probs or a prior (its object count) and a batch of one video")
-            read, positions = self._read_memory(memory, emb[0], flow.detach()[0])
+        read = positions = warp = None
+        if memory is not None and self.config.memory_prior != "warp":
+            memories = [memory] if isinstance(memory, MemoryState) else list(memory)
+            if prior is None or len(memories) != b:
+                raise ValueError(f"memory needs prev_probs or a prior and one MemoryState per video ({b}), got {len(memories)}")
+            reads = [self._read_memory(m, emb[i].detach(), flow.detach()[i]) for i, m in enumerate(memories)]
+            read = torch.stack([r for r, _ in reads])
+            positions = torch.stack([p for _, p in reads]) if b == 1 else None
+            warp = prior
             prior = self._memory_prior(prior, read)
         k = 1 if prior is None else prior.shape[1]
         pr = im1.new_full((b, 1, hp, wp), 0.5) if prior is None else prior.reshape(b * k, 1, hp, wp)
@@ -129,14 +134,13 @@ class SegFlowLite(nn.Module):
             if reference.objects != k:
                 raise ValueError(f"the reference memory holds {reference.objects} objects but the prior has {k}")
             scores = match(reference, emb, topk=self.config.match_topk)
-        logits = self.seg_decoder(trunk, fused, pr, k, scores)
+        logits = self.seg_decoder(trunk, fused, pr, k, scores, None if warp is None else warp.reshape(b * k, 1, hp, wp))
         # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
         logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
         logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
         return SegFlowOutput(
             seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[],
-            embedding=emb, readout=None if read is None else read[None],
-            positions=None if positions is None else positions[None],
+            embedding=emb, readout=read, positions=positions,
         )
 
     def _read_memory(self, memory: MemoryState, emb: torch.Tensor, flow: torch.Tensor):
@@ -148,8 +152,6 @@ class SegFlowLite(nn.Module):
         return readout(emb.float(), memory, config=self.config.readout, positions=positions), positions
 
     def _memory_prior(self, prior: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
-        """prior (1, K, Hp, Wp) flow-warped; read (K + 1, h, w) -> the prior the decoder sees."""
-        if self.config.memory_prior == "warp":
-            return prior
-        up = F.interpolate(read[None, 1:], size=prior.shape[-2:], mode="bilinear", align_corners=False).to(prior.dtype)
+        """prior (B, K, Hp, Wp) flow-warped; read (B, K + 1, h, w) -> the prior the decoder sees."""
+        up = F.interpolate(read[:, 1:], size=prior.shape[-2:], mode="bilinear", align_corners=False).to(prior.dtype)
         return up if self.config.memory_prior == "readout" else 0.5 * (prior + up)

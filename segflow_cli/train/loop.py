@@ -46,7 +46,7 @@ def build(cfg: TrainConfig):
             missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
         except RuntimeError:  # tensor shapes differ
             raise WeightsError(fail) from None
-        if unexpected or any(not k.startswith("seg_decoder.match_") for k in missing):
+        if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_")) for k in missing):
             raise WeightsError(f"{fail} ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
     return model
 

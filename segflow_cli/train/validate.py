@@ -9,11 +9,33 @@ from .losses import epe_map, iou
 
 
 def forward_batch(model, batch: dict):
-    """The network on a training batch; the reference frame goes in where the variant reads one."""
+    """The network on a training batch; the reference frame goes in where the variant reads one, and,
+    for variants with a space-time memory, a two-frame memory per sample: the reference frame with
+    its exact mask (long-term) and the previous frame with the perturbed prior as its labels (recent,
+    as a session's own imperfect predictions), so the decoder learns to refine memory readouts."""
     net = getattr(model, "module", model)  # DDP-wrapped or not
     kw = {"reference": (batch["ref_image"], batch["ref_mask"])} if (
         "ref_image" in batch and getattr(net, "supports_reference", False)) else {}
+    cfg = getattr(net, "config", None)
+    if kw and getattr(cfg, "memory_decoder", False) and getattr(cfg, "memory_prior", "warp") != "warp":
+        kw["memory"] = training_memories(net, batch)
     return model(batch["image1"], batch["image2"], prev_probs=batch["prev"], flow_init=batch.get("flow_init"), **kw)
+
+
+@torch.no_grad()
+def training_memories(net, batch: dict) -> list:
+    """One MemoryState per sample (keys without gradient: the readout is an input, like the prior)."""
+    import torch.nn.functional as F
+
+    from ..models.memory import MemoryState, identity_positions
+
+    ref_k, prev_k = net.embed(batch["ref_image"]).float(), net.embed(batch["image2"]).float()
+    h, w = ref_k.shape[-2:]
+    pool = lambda m: F.adaptive_avg_pool2d(torch.cat([1 - m, m], 1).float(), (h, w))  # noqa: E731
+    ref_v, prev_v = pool(batch["ref_mask"]), pool(batch["prev"])
+    pos = identity_positions(h, w, device=ref_k.device)[None]
+    return [MemoryState(long_keys=ref_k[i].flatten(1), long_values=ref_v[i].flatten(1), keys=prev_k[i:i + 1],
+                        values=prev_v[i:i + 1], positions=pos) for i in range(ref_k.shape[0])]
 
 
 @torch.no_grad()
