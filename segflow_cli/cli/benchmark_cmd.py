@@ -35,7 +35,9 @@ def davis_command(
     year: Annotated[str, typer.Option("--year", help="2016 (one object, binarised) or 2017 (object ids)")] = "2016",
     split: Annotated[str, typer.Option("--split", help="val, train or all (from ImageSets/<year>/)")] = "val",
     sequences: Annotated[Optional[str], typer.Option("--sequences", help="comma-separated subset, e.g. blackswan,cows")] = None,
-    method: Annotated[str, typer.Option("--method", help="segflow (joint network) or dis-warp (classical baseline)")] = "segflow",
+    method: Annotated[str, typer.Option("--method", help="segflow (joint network with memory), propagate (memory readout alone) or dis-warp (classical baseline)")] = "segflow",
+    memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one")] = 6,
+    no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame")] = 0,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="score existing masks DIR/<seq>/NNNNN.png (any method's) instead of running one")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="write CSVs, results.json, davis.png (and the masks when a method runs)")] = None,
@@ -74,13 +76,15 @@ def davis_command(
         from ..inference import create_session
 
         session = create_session(method=method, weights=weights, device=device, precision=precision,
-                                 max_size=max_size, finetune_steps=finetune_steps, compute_flow=False)
+                                 max_size=max_size, finetune_steps=finetune_steps, compute_flow=False,
+                                 memory=not no_memory, memory_frames=memory_frames)
         objects, fps = run_sequences(root, names, session, year=year, with_t=not no_t,
                                      predictions_out=out / "predictions" if out else None,
                                      on_sequence=lambda s, r: console.print(f"{s}: {r:.1f} frames/s"))
         info = run_info(command=_command(ctx), device=str(session.device), precision=precision,
-                        weights=weights if method == "segflow" else None)
-        info.update(method=method, finetune_steps=finetune_steps, max_size=max_size)
+                        weights=weights if method != "dis-warp" else None)
+        info.update(method=method, finetune_steps=finetune_steps, max_size=max_size,
+                    memory=session.use_memory, memory_frames=memory_frames if session.use_memory else 0)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
     Console().print(davis_table(objects, summary, fps=fps, title=title))

@@ -39,7 +39,9 @@ def segment_command(
     mask: Annotated[Path, typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours)")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
-    method: Annotated[str, typer.Option("--method", help="segflow (joint network) or dis-warp (classical baseline)")] = "segflow",
+    method: Annotated[str, typer.Option("--method", help="segflow (joint network with memory), propagate (memory readout alone) or dis-warp (classical baseline)")] = "segflow",
+    memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")] = 6,
+    no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory (flow-warped prior only)")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: with the shipped weights 20 steps score lower on DAVIS; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32")] = 512,
     save_flow: Annotated[bool, typer.Option("--save-flow", help="also write flow/NNNNN.flo")] = False,
@@ -62,6 +64,6 @@ def segment_command(
         summary = segment_video(
             video, mask, out, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
             save_flow=save_flow, alpha=alpha, weights=weights, device=device, precision=precision, progress=True,
-            overwrite=overwrite,
+            overwrite=overwrite, memory=not no_memory, memory_frames=memory_frames,
         )
     typer.echo(summary)

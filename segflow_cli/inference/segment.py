@@ -216,7 +216,8 @@ def _rate(n: int, t0: float, finetune: float, now: float | None = None) -> float
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segflow", finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
-                  overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES) -> str:
+                  overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
+                  memory_frames: int = 6) -> str:
     """Segment ``video`` from the first-frame ``mask_path``; writes into ``out``; returns a one-line summary.
 
     Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
@@ -240,7 +241,8 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
             raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
         check_output_folder(out, overwrite=overwrite, inputs=(video, mask_path))
         session = create_session(method=method, weights=weights, device=device, precision=precision,
-                                 max_size=max_size, finetune_steps=finetune_steps, model=model)
+                                 max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
+                                 memory_frames=memory_frames)
         created = not out.exists()
         _check_writable(out)
     except BaseException:
