@@ -101,14 +101,39 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
     rows.append({"task": "flow", "method": "segflow", "fps": _time_pairs(estimator, clip, dev), "peak_mib": _peak_mib(dev)})
     rows.append({"task": "flow", "method": "dis (OpenCV, cpu)", "fps": _time_pairs(dis_flow, clip, None),
                  "peak_mib": None})
-    session = create_session(method="segflow", device=device, precision=precision, max_size=max_size,
-                             compute_flow=False, model=model)
-    _reset_peak(dev)
-    rows.append({"task": "segmentation", "method": "segflow", "fps": _time_session(session, clip, mask, dev),
+    for label, kw in (("segflow", {}), ("segflow --no-memory", {"memory": False}), ("propagate", {"method": "propagate"})):
+        session = create_session(**{"method": "segflow", **kw}, device=device, precision=precision, max_size=max_size,
+                                 compute_flow=False, model=model)
+        _reset_peak(dev)
+        rows.append({"task": "segmentation", "method": label, "fps": _time_session(session, clip, mask, dev),
+                     "peak_mib": _peak_mib(dev)})
+    rows.append({"task": "segment end to end", "method": "segflow",
+                 "fps": _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, model=model),
                  "peak_mib": _peak_mib(dev)})
     warp = create_session(method="dis-warp", max_size=max_size, compute_flow=False)
     rows.append({"task": "segmentation", "method": "dis-warp (cpu)", "fps": _time_session(warp, clip, mask, None),
                  "peak_mib": None})
     for r in rows:
-        r["device"] = str(dev) if r["method"] == "segflow" else "cpu"
+        r["device"] = "cpu" if r["method"].startswith("dis") else str(dev)
     return rows
+
+
+def _time_segment(clip, mask, **kw) -> float:
+    """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4 and flow.mp4) on the
+    clip written as an mp4, as `segflow segment` reports it (start-up excluded)."""
+    import re
+    import tempfile
+    from pathlib import Path
+
+    from ..inference.segment import segment_video
+    from ..io import VideoWriter, write_mask
+
+    with tempfile.TemporaryDirectory() as tmp:
+        video, mpath = Path(tmp) / "clip.mp4", Path(tmp) / "mask.png"
+        h, w = clip[0].shape[:2]
+        with VideoWriter(video, fps=25.0, size=(w, h)) as writer:
+            for f in clip:
+                writer.write(f)
+        write_mask(mpath, mask)
+        summary = segment_video(video, mpath, Path(tmp) / "out", **kw)
+    return float(re.search(r"\(([0-9.]+) frames/s", summary).group(1))

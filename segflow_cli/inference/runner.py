@@ -53,7 +53,8 @@ class PairRunner:
         import cv2
 
         small = frame if frame.shape[1::-1] == size else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        t = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].to(self.device)
+        # Decoded frames can be read-only buffers, which torch.from_numpy warns about: copy only those.
+        t = torch.from_numpy(np.require(small, requirements=["C", "W"])).permute(2, 0, 1)[None].to(self.device)
         return small, t.float().div_(255.0)
 
     @torch.inference_mode()
