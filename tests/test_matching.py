@@ -163,7 +163,7 @@ def test_session_matches_against_the_annotated_frame(monkeypatch):
 def test_lost_priors_really_lose_the_object():
     """Hard training priors (lose_mask) overlap the object by less than half: the prior alone cannot
     give the answer, so the network must take it from the reference."""
-    from segflow_cli.train.samples import lose_mask
+    from segflow_cli.data.priors import lose_mask
 
     mask = np.zeros((64, 96), np.uint8)
     mask[20:40, 30:60] = 1

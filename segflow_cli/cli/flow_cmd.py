@@ -55,7 +55,7 @@ def flow_command(
 def estimate_pair(a, b, *, method: str, weights: str, device: str, precision: str, max_size: int):
     """(H, W, 3) uint8 x2 -> (H, W, 2) float32 flow a -> b."""
     if method == "dis":
-        from ..inference.classical import dis_flow
+        from ..classical import dis_flow
 
         return dis_flow(a, b)
     if method != "segflow":

@@ -82,7 +82,7 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
     """Rows {task, method, fps, peak_mib, device}: flow (segflow network, OpenCV DIS) and video
     segmentation (segflow session, DIS-warp session) on the same synthetic frames."""
     from ..inference import create_session, load_flow_estimator
-    from ..inference.classical import dis_flow
+    from ..classical import dis_flow
     from ..policy import resolve_device
 
     if frames < 3:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.matching import ReferenceMemory
-from ..train.samples import perturb_mask
+from ..data.priors import perturb_mask
 from .aggregate import ids_to_onehot
 
 

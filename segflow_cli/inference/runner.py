@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..policy import autocast, check_precision, resolve_device
-from .classical import dis_flow
+from ..classical import dis_flow
 
 
 def internal_size(width: int, height: int, max_size: int, stride: int = 32) -> tuple[int, int]:

@@ -143,7 +143,7 @@ class VideoSession:
                 key = out.embedding[0]
         else:
             from ..models.flow_branch import backward_warp
-            from .classical import dis_flow
+            from ..classical import dis_flow
 
             flow = torch.from_numpy(dis_flow(cur[0], self._prev[0])).permute(2, 0, 1)[None]
             probs = backward_warp(self._probs[None], flow)[0]

@@ -1,12 +1,15 @@
 """Classical optical flow from OpenCV: the DIS warm start of segflow-lite and the baselines.
 
 All functions take (H, W, 3) uint8 RGB frames and return (H, W, 2) float32 flow image1 -> image2.
+TV-L1 needs OpenCV's contrib module and is refused with a clear message when this OpenCV lacks it.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from ..errors import SegflowError
 
 _DIS = {}
 
@@ -28,3 +31,20 @@ def farneback_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
     """OpenCV Farneback dense flow with commonly used parameters."""
     return cv2.calcOpticalFlowFarneback(_grey(img1), _grey(img2), None, 0.5, 5, 15, 3, 5, 1.2, 0).astype(np.float32)
 
+
+
+def has_tvl1() -> bool:
+    """Whether this OpenCV has the contrib module's Dual TV-L1."""
+    return hasattr(cv2, "optflow") and hasattr(cv2.optflow, "DualTVL1OpticalFlow_create")
+
+
+def require_tvl1() -> None:
+    if not has_tvl1():
+        raise SegflowError("--method tvl1 needs OpenCV's contrib module (cv2.optflow), which this OpenCV "
+                           f"{cv2.__version__} lacks; install opencv-contrib-python-headless or use dis/farneback")
+
+
+def tvl1_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """OpenCV Dual TV-L1 (Zach et al. 2007) with its default parameters; needs opencv-contrib."""
+    require_tvl1()
+    return cv2.optflow.DualTVL1OpticalFlow_create().calc(_grey(img1), _grey(img2), None).astype(np.float32)
