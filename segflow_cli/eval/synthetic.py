@@ -60,13 +60,16 @@ def main(argv=None) -> None:
     p.add_argument("--weights", default="segflow-lite")
     p.add_argument("--clips", type=int, default=8)
     p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--size", default="512x288", help="clip size WxH")
+    p.add_argument("--max-size", type=int, default=512, help="the sessions' internal resolution cap")
     args = p.parse_args(argv)
+    size = tuple(int(v) for v in args.size.lower().split("x"))
     sessions = {}
     for m in args.method or ["segflow", "propagate", "dis-warp"]:
         base, _, over = m.partition(":")
         kw = dict(kv.split("=") for kv in over.split(",")) if over else {}
         if base == "dis-warp":
-            sessions[m] = create_session(method="dis-warp", compute_flow=False)
+            sessions[m] = create_session(method="dis-warp", compute_flow=False, max_size=args.max_size)
             continue
         model, card, _ = load_model(args.weights)
         if kw:
@@ -75,8 +78,9 @@ def main(argv=None) -> None:
             typed = {k: type(getattr(model.config, k))(v) for k, v in kw.items()}
             model.config = dataclasses.replace(model.config, **typed)
         method = "propagate" if base == "propagate" else "segflow"
-        sessions[m] = create_session(method=method, model=model, compute_flow=False, memory=base != "segflow-nomem")
-    for name, r in evaluate(sessions, clips=args.clips, frames=args.frames).items():
+        sessions[m] = create_session(method=method, model=model, compute_flow=False, memory=base != "segflow-nomem",
+                                     max_size=args.max_size)
+    for name, r in evaluate(sessions, clips=args.clips, frames=args.frames, size=size).items():
         print(f"{name:40s} J {r['J']:.3f}  J(last third) {r['J_last_third']:.3f}  {r['seconds']:.1f} s")
 
 
