@@ -86,8 +86,7 @@ def load_model(spec: str = DEFAULT, *, device=None):
     if not arch:
         raise WeightsError(f"{file} carries no segflow architecture metadata; it is not a segflow weights file")
     config = json.loads(meta["config"]) if "config" in meta else (card or {}).get("config", {})
-    if arch == "segflow-lite":
-        config = {**config, "trunk_pretrained": False}  # the file has the trained trunk
+    config = {**config, "trunk_pretrained": False}  # the file has the trained trunk (same key in every config)
     try:
         model = build_model(arch, config=config)
         model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)

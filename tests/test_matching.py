@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from segflow_cli.errors import WeightsError
 from segflow_cli.models import LiteConfig, build_model, model_config_dict, segflow_lite
-from segflow_cli.models.matching import MATCH_CHANNELS, make_memory, match
+from segflow_cli.models.lite.matching import MATCH_CHANNELS, make_memory, match
 
 
 def _embedding(obj_box, h=12, w=16):

@@ -89,7 +89,7 @@ def test_training_with_memory_trains_the_warp_input_and_lowers_the_loss():
 
 def test_weights_from_before_the_memory_decoder_load_and_run_with_memory():
     from segflow_cli.models import build_model
-    from segflow_cli.models.config import LiteConfig
+    from segflow_cli.models import LiteConfig
 
     old = {k: v for k, v in LiteConfig().to_dict().items() if not k.startswith("memory_")}
     old["trunk_pretrained"] = False

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from segflow_cli.models import build_model, segflow_lite
-from segflow_cli.models.flow_branch import backward_warp, local_cost_volume
+from segflow_cli.ops import backward_warp, local_cost_volume
 
 
 @pytest.fixture(scope="module")

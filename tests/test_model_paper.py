@@ -9,11 +9,12 @@ import torch
 import torch.nn.functional as F
 
 from segflow_cli.errors import WeightsError
-from segflow_cli.models.flownets import DIV_FLOW, FlowNetS, normalize_pair
-from segflow_cli.models.padding import InputPadder
-from segflow_cli.models.paper_fusion import pool_and_crop
-from segflow_cli.models.resnet_fcn import ResNetTrunk
-from segflow_cli.models.segflow_paper import PaperConfig, SegFlowPaper, segflow_paper
+from segflow_cli.models import segflow_paper
+from segflow_cli.models.paper import PaperConfig, SegFlowPaper
+from segflow_cli.models.paper.flownets import DIV_FLOW, FlowNetS, normalize_pair
+from segflow_cli.models.paper.fusion import pool_and_crop
+from segflow_cli.models.paper.resnet_fcn import ResNetTrunk
+from segflow_cli.ops import InputPadder
 
 
 def _count(m: torch.nn.Module) -> int:
@@ -114,8 +115,15 @@ def test_pool_and_crop_matches_the_target_grid():
 
 def test_pretrained_trunk_without_cached_weights_is_a_weights_error(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    with pytest.raises(WeightsError, match="pretrained_trunk=False"):
+    with pytest.raises(WeightsError, match="trunk_pretrained=False"):
         ResNetTrunk(pretrained=True)
+
+
+def test_config_names_the_pretrained_trunk_as_lite_does():
+    """One name (trunk_pretrained) in both configs; a config written with the old name still reads."""
+    assert PaperConfig().trunk_pretrained is False and "trunk_pretrained" in PaperConfig().to_dict()
+    assert PaperConfig.from_dict({"pretrained_trunk": True, "flow_residual": False}) == PaperConfig(
+        trunk_pretrained=True, flow_residual=False)
 
 
 def test_training_step_crosses_both_branches():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from segflow_cli.errors import SegflowError
-from segflow_cli.models.padding import InputPadder
+from segflow_cli.ops import InputPadder
 from segflow_cli.policy import autocast, check_precision, resolve_device
 
 

@@ -40,3 +40,6 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
 
         return load_flow_estimator(weights=weights, device=device, precision=precision, max_size=max_size)
     raise SegflowError(f"unknown flow method {name!r}; choose one of {', '.join(METHODS)}")
+
+
+__all__ = ["METHODS", "FlowFn", "get_flow_method", "has_tvl1"]

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.matching import ReferenceMemory
+from ..models.lite.matching import ReferenceMemory
 from ..data.priors import perturb_mask
 from .aggregate import ids_to_onehot
 

@@ -69,7 +69,7 @@ class PairRunner:
         with autocast(self.device, self.precision):
             if prev_probs is not None and not getattr(self.model, "supports_prev_probs", False):
                 # Variants without a built-in warp: estimate flow first, warp here, then segment.
-                from ..models.flow_branch import backward_warp
+                from ..ops import backward_warp
 
                 flow = self.model(a[1], b[1], flow_init=init).flow.float()
                 prior, prev_probs = backward_warp(prev_probs, flow), None

@@ -142,7 +142,7 @@ class VideoSession:
                 self.memory.set_positions(out.positions)
                 key = out.embedding[0]
         else:
-            from ..models.flow_branch import backward_warp
+            from ..ops import backward_warp
             from ..classical import dis_flow
 
             flow = torch.from_numpy(dis_flow(cur[0], self._prev[0])).permute(2, 0, 1)[None]

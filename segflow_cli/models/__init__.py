@@ -1,5 +1,11 @@
 """SegFlow networks and their named builders (like torchvision's raft_large / raft_small).
 
+One folder per network: models/lite/ (segflow-lite, trained and shipped) and models/paper/
+(segflow-paper, the published architecture); types.py (the output contract) and memory.py (the
+space-time memory readout) are shared; tensor ops (warp, padder, cost volume) are segflow_cli.ops.
+Each network has a frozen config with to_dict/from_dict (what a weights card stores) and the same
+names for the same ideas (trunk_pretrained: start the trunk from ImageNet weights).
+
     model = segflow_lite()                  # the default this project trains and ships
     model = segflow_paper()                 # the published ResNet-101 + FlowNetS architecture
     model = build_model("segflow-lite", config={...})
@@ -11,8 +17,7 @@ from typing import Any
 
 import torch.nn as nn
 
-from .config import LiteConfig
-from .segflow_lite import SegFlowLite
+from .lite import LiteConfig, SegFlowLite
 from .types import SegFlowOutput, check_inputs
 
 ARCHITECTURES = ("segflow-lite", "segflow-paper")
@@ -25,7 +30,7 @@ def segflow_lite(**overrides: Any) -> SegFlowLite:
 
 def segflow_paper(**overrides: Any) -> nn.Module:
     """segflow-paper: ResNet-101 FCN-8s + FlowNetS with bidirectional fusion (about 81 M parameters)."""
-    from .segflow_paper import PaperConfig, SegFlowPaper
+    from .paper import PaperConfig, SegFlowPaper
 
     return SegFlowPaper(config=PaperConfig(**overrides))
 
@@ -37,10 +42,9 @@ def build_model(architecture: str, *, config: dict | None = None) -> nn.Module:
     if architecture == "segflow-lite":
         return SegFlowLite(config=LiteConfig.from_dict(config))
     if architecture == "segflow-paper":
-        from .segflow_paper import PaperConfig, SegFlowPaper
+        from .paper import PaperConfig, SegFlowPaper
 
-        known = PaperConfig.__dataclass_fields__
-        return SegFlowPaper(config=PaperConfig(**{k: v for k, v in config.items() if k in known}))
+        return SegFlowPaper(config=PaperConfig.from_dict(config))
     raise ValueError(f"unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 

@@ -1,6 +1,7 @@
 """Flow branch of segflow-lite: coarse-to-fine estimation with a local cost volume and feature warping.
 
-Everything is plain PyTorch (no custom CUDA/C++ op), so it runs wherever torch runs.
+Everything is plain PyTorch (no custom CUDA/C++ op), so it runs wherever torch runs; the warp and
+the cost volume are shared ops (segflow_cli.ops).
 Flows are kept in input-resolution pixels at every level; a level of stride s sees flow / s.
 """
 
@@ -10,32 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def backward_warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample x (B, C, h, w) at p + flow(p); flow (B, 2, h, w) in pixels of x's grid. Outside -> 0."""
-    b, _, h, w = x.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, device=x.device, dtype=flow.dtype), torch.arange(w, device=x.device, dtype=flow.dtype), indexing="ij"
-    )
-    gx = 2.0 * (xs + flow[:, 0]) / max(w - 1, 1) - 1.0
-    gy = 2.0 * (ys + flow[:, 1]) / max(h - 1, 1) - 1.0
-    return F.grid_sample(x, torch.stack((gx, gy), dim=-1).to(x.dtype), mode="bilinear", padding_mode="zeros", align_corners=True)
-
-
-def local_cost_volume(f1: torch.Tensor, f2: torch.Tensor, radius: int) -> torch.Tensor:
-    """Correlation of f1 with f2 shifted by every displacement in [-r, r]^2.
-
-    f1, f2: (B, C, h, w). Returns (B, (2r+1)^2, h, w), mean over channels (scale-free in C).
-    A loop of shifted products keeps memory at O(B*C*h*w), unlike unfold.
-    """
-    _, _, h, w = f1.shape
-    f2p = F.pad(f2, (radius, radius, radius, radius))
-    costs = [
-        (f1 * f2p[:, :, dy : dy + h, dx : dx + w]).mean(dim=1)
-        for dy in range(2 * radius + 1)
-        for dx in range(2 * radius + 1)
-    ]
-    return F.leaky_relu(torch.stack(costs, dim=1), 0.1)
+from ...ops import backward_warp, local_cost_volume
 
 
 class FlowEstimator(nn.Module):

@@ -1,7 +1,8 @@
 """segflow-lite: the SegFlow composition sized for CPU training and inference.
 
 Only composes the parts: LiteTrunk (segmentation encoder), FlowPyramid + PyramidFlowDecoder (flow
-branch), BidirectionalFusion, SegDecoder, first-frame matching. See config.LiteConfig for the knobs.
+branch), BidirectionalFusion, SegDecoder, first-frame matching, and the space-time memory readout
+(models/memory.py, shared). See config.LiteConfig for the knobs.
 """
 
 from __future__ import annotations
@@ -10,15 +11,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...ops import InputPadder, backward_warp
+from ..memory import MemoryState, advance_positions, readout
+from ..types import SegFlowOutput, check_inputs
 from .config import LiteConfig
 from .encoders import FlowPyramid, LiteTrunk
-from .flow_branch import PyramidFlowDecoder, backward_warp
+from .flow_branch import PyramidFlowDecoder
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
-from .memory import MemoryState, advance_positions, readout
-from .padding import InputPadder
 from .seg_branch import SegDecoder
-from .types import SegFlowOutput, check_inputs
 
 STRIDE = 32  # the trunk's output stride; inputs are padded to a multiple of it
 

@@ -1,4 +1,4 @@
-"""Frozen configuration of the segflow-lite network (the paper variant has its own in segflow_paper.py)."""
+"""Frozen configuration of the segflow-lite network (the paper variant has its own in models/paper/config.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class LiteConfig:
         reference memory is given.
     match_topk: neighbours averaged per matching score.
     match_skip: the matching score difference is also added to the logits with a learnt gain.
-    memory_prior: how a space-time memory readout (memory.py), when a session gives one, enters the
+    memory_prior: how a space-time memory readout (models/memory.py), when a session gives one, enters the
         decoder: "readout" makes it the prior (the flow still centres its windows), "mean" averages it
         with the flow-warped prior, "warp" ignores it.
     memory_decoder: the decoder also reads the flow-warped prior beside the readout (a zero-initialised
@@ -51,7 +51,7 @@ class LiteConfig:
 
     @property
     def readout(self):
-        from .memory import ReadoutConfig
+        from ..memory import ReadoutConfig
 
         return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature)
 

@@ -1,7 +1,7 @@
 """segflow-paper: the published SegFlow (Cheng et al., ICCV 2017) as its Caffe deploy.prototxt builds it.
 
 ResNet-101 FCN-8s segmentation branch (resnet_fcn.py) + FlowNetS flow branch (flownets.py), joined
-by the bidirectional fusion of paper_fusion.py: FlowNetS decoder maps are pooled into the ResNet
+by the bidirectional fusion of fusion.py: FlowNetS decoder maps are pooled into the ResNet
 res3/res4/res5 maps, and both the segmentation head and the "score_flow" head read the fused maps.
 About 81.2 M parameters. No trained weights exist for it here; it builds from random init.
 
@@ -13,45 +13,17 @@ an optional per-object prior; the final flow is FlowNetS's flow2 plus the fused 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ...ops import InputPadder, backward_warp
+from ..types import SegFlowOutput, check_inputs
+from .config import PaperConfig
 from .flownets import DIV_FLOW, FlowNetS, normalize_pair
-from .padding import InputPadder
-from .paper_fusion import FUSED_CHANNELS, FlowToSeg, FusedFlowHead, PriorInjection
+from .fusion import FUSED_CHANNELS, FlowToSeg, FusedFlowHead, PriorInjection
 from .resnet_fcn import FCN8sHead, ResNetTrunk
-from .types import SegFlowOutput, check_inputs
 
 STRIDE = 64  # FlowNetS's conv6 stride; inputs are padded to a multiple of it
-
-
-@dataclass(frozen=True)
-class PaperConfig:
-    """Knobs of segflow-paper (defaults follow the official prototxt).
-
-    pretrained_trunk: load torchvision ImageNet ResNet-101 weights from the local torch hub cache.
-    res3_scale, res4_scale: fixed factors on res3/res4 before fusion (prototxt scale_res3/scale_res4).
-    flow_residual: final flow = upsampled FlowNetS flow2 + fused-head correction (True), or the
-        fused head alone as in the prototxt's score_flow (False).
-    seg_init_std: normal init std of the segmentation score layers.
-    """
-
-    name: str = "segflow-paper"
-    pretrained_trunk: bool = False
-    res3_scale: float = 1e-4
-    res4_scale: float = 1e-2
-    flow_residual: bool = True
-    seg_init_std: float = 0.01
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PaperConfig":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 class SegFlowPaper(nn.Module):
@@ -73,7 +45,7 @@ class SegFlowPaper(nn.Module):
     def __init__(self, *, config: PaperConfig = PaperConfig()) -> None:
         super().__init__()
         self.config = config
-        self.trunk = ResNetTrunk(pretrained=config.pretrained_trunk)
+        self.trunk = ResNetTrunk(pretrained=config.trunk_pretrained)
         self.flownet = FlowNetS(in_channels=6)
         self.fusion = FlowToSeg(res3_scale=config.res3_scale, res4_scale=config.res4_scale)
         self.prior_injection = PriorInjection()
@@ -112,8 +84,6 @@ class SegFlowPaper(nn.Module):
             flow = flow + F.interpolate(flow_preds[-1], size=(hp, wp), mode="bilinear", align_corners=False)
 
         if prev_probs is not None:
-            from .flow_branch import backward_warp
-
             prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
         elif prior is not None:
             prior = padder.pad(prior)[0]
@@ -127,8 +97,3 @@ class SegFlowPaper(nn.Module):
             flow_preds=flow_preds + [flow],
             seg_preds=[c.reshape(b, k, *c.shape[-2:]) for c in coarse],
         )
-
-
-def segflow_paper(**overrides) -> SegFlowPaper:
-    """segflow-paper with PaperConfig defaults, any field overridable by keyword."""
-    return SegFlowPaper(config=PaperConfig(**overrides))

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import WeightsError
+from ...errors import WeightsError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -65,8 +65,8 @@ def _cached_imagenet_weights() -> dict:
     path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
     if not path.is_file():
         raise WeightsError(
-            f"pretrained_trunk=True needs torchvision's ResNet-101 weights at {path}; copy the file there "
-            "or build with pretrained_trunk=False"
+            f"trunk_pretrained=True needs torchvision's ResNet-101 weights at {path}; copy the file there "
+            "or build with trunk_pretrained=False"
         )
     return torch.load(path, map_location="cpu", weights_only=True)
 

@@ -1,0 +1,11 @@
+"""Tensor operations shared by the networks, inference and training (a bottom layer: torch only).
+
+backward_warp (flow warping), local_cost_volume (correlation over a window), InputPadder (pad to
+the network stride and crop back, as RAFT's padder).
+"""
+
+from .correlation import local_cost_volume
+from .padding import InputPadder
+from .warp import backward_warp
+
+__all__ = ["InputPadder", "backward_warp", "local_cost_volume"]
