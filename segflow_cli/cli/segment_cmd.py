@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
+from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads
 
 
 def _raise_interrupt(signum, frame):
@@ -36,7 +36,8 @@ def sigterm_as_interrupt():
 @guard
 def segment_command(
     video: Annotated[str, typer.Argument(help="video file, folder of frames, or glob pattern")],
-    mask: Annotated[Path, typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours)")],
+    mask: Annotated[Optional[Path], typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours)")] = None,
+    box: Annotated[Optional[list[str]], typer.Option("--box", help="X0,Y0,X1,Y1 of an object in the first frame (pixels), instead of --mask; repeat for more objects (ids 1, 2, ... in order)")] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
     method: Annotated[str, typer.Option("--method", help="segflow (joint network with memory), propagate (memory readout alone) or dis-warp (classical baseline)")] = "segflow",
@@ -58,11 +59,15 @@ def segment_command(
     keeps the masks written so far, marked by OUT/.partial, and exits 130."""
     check_max_size(max_size)
     setup_threads(threads)
+    from ..inference.prompts import parse_box
     from ..inference.segment import segment_video
+
+    if (mask is None) == (not box):
+        fail("give the first frame's objects with --mask FILE or with --box X0,Y0,X1,Y1 (one of the two)")
 
     with sigterm_as_interrupt():
         summary = segment_video(
-            video, mask, out, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
+            video, mask, out, boxes=[parse_box(b) for b in box] if box else None, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
             save_flow=save_flow, alpha=alpha, weights=weights, device=device, precision=precision, progress=True,
             overwrite=overwrite, memory=not no_memory, memory_frames=memory_frames,
         )

@@ -21,8 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..errors import SegflowError
-from ..policy import ArgumentError, check_max_size
+from ..errors import ArgumentError, SegflowError
+from ..policy import check_max_size
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "overlay.mp4", "flow.mp4", "alpha.mp4", PARTIAL)
@@ -217,8 +217,9 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6) -> str:
-    """Segment ``video`` from the first-frame ``mask_path``; writes into ``out``; returns a one-line summary.
+                  memory_frames: int = 6, boxes=None) -> str:
+    """Segment ``video`` from the first-frame ``mask_path`` (or ``boxes`` [(x0, y0, x1, y1)], one object
+    each, turned into a mask by GrabCut); writes into ``out``; returns a one-line summary.
 
     Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
     written, and :class:`SegmentInterrupted` on KeyboardInterrupt once writing has begun."""
@@ -228,18 +229,28 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
 
     check_max_size(max_size)
     out = Path(out)
-    mask_path = Path(mask_path)
-    if not mask_path.is_file():
-        raise SegflowError(f"mask file not found: {mask_path}")
+    if (mask_path is None) == (not boxes):
+        raise SegflowError("give the first frame's objects either as a mask file or as boxes, not both or neither")
+    if mask_path is not None:
+        mask_path = Path(mask_path)
+        if not mask_path.is_file():
+            raise SegflowError(f"mask file not found: {mask_path}")
     source = open_frames(video, start=start)  # fails early: missing, not a video, no frames
     try:
-        mask = read_mask(mask_path)
+        if mask_path is not None:
+            mask = read_mask(mask_path)
+        else:
+            from .prompts import mask_from_boxes
+
+            with open_frames(video, start=start) as peek:
+                mask = mask_from_boxes(next(iter(peek)), boxes)
+            mask_path = Path("the boxes")
         w, h = source.size
         if mask.shape != (h, w):
             raise SegflowError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the video is {w}x{h}; give the mask of frame {start} at the video's size")
         if not mask.any():
             raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
-        check_output_folder(out, overwrite=overwrite, inputs=(video, mask_path))
+        check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes else (video, mask_path))
         session = create_session(method=method, weights=weights, device=device, precision=precision,
                                  max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
                                  memory_frames=memory_frames)

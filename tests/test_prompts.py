@@ -1,0 +1,51 @@
+"""Box prompts: GrabCut turns a box into the first-frame mask, and `segment --box` tracks from it."""
+
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from segflow_cli.cli import app
+from segflow_cli.data.example import example_scene, write_example
+from segflow_cli.eval.davis_metrics import region_similarity
+from segflow_cli.inference.prompts import mask_from_boxes, parse_box
+from segflow_cli.io import read_mask
+
+runner = CliRunner()
+
+
+def _box(mask: np.ndarray, margin: int = 4) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()) - margin, int(ys.min()) - margin, int(xs.max()) + margin + 1, int(ys.max()) + margin + 1
+
+
+def test_a_box_around_each_object_gives_its_mask():
+    scene = example_scene(frames=2)
+    ids = [int(i) for i in np.unique(scene.masks[0]) if i]
+    mask = mask_from_boxes(scene.frames[0], [_box(scene.masks[0] == i) for i in ids])
+    for new, gt in enumerate(ids, start=1):
+        assert region_similarity(scene.masks[0] == gt, mask == new) >= 0.8
+
+
+def test_segment_with_a_box_tracks_the_object(tmp_path):
+    scene = example_scene(frames=12)
+    video, _ = write_example(tmp_path / "in", frames=12)
+    obj = int(np.unique(scene.masks[0])[1])
+    x0, y0, x1, y1 = _box(scene.masks[0] == obj)
+    res = runner.invoke(app, ["segment", str(video), "--box", f"{x0},{y0},{x1},{y1}", "--out", str(tmp_path / "out"),
+                              "--max-size", "256"])
+    assert res.exit_code == 0, res.output
+    masks = sorted((tmp_path / "out" / "masks").glob("*.png"))
+    assert len(masks) == 12
+    assert region_similarity(scene.masks[0] == obj, read_mask(masks[0]) == 1) >= 0.8  # the box's mask is written
+    js = [region_similarity(scene.masks[t] == obj, read_mask(masks[t]) == 1) for t in range(1, 12)]
+    assert np.mean(js) >= 0.7, js
+
+
+def test_bad_boxes_are_one_line_errors(tmp_path):
+    video, mask = write_example(tmp_path / "in", frames=3)
+    for args in (["--box", "1,2,3"], ["--box", "5,5,6,6"], ["--box", "0,0,50,50", "--mask", str(mask)], []):
+        res = runner.invoke(app, ["segment", str(video), *args, "--out", str(tmp_path / "o")])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1
+    assert parse_box("1,2,30.4,40") == (1, 2, 30, 40)
