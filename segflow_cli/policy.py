@@ -22,7 +22,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Literal
 
-from .errors import SegflowError
+from .errors import ArgumentError, SegflowError
 
 if TYPE_CHECKING:
     import torch
@@ -32,21 +32,6 @@ Precision = Literal["fp32", "fp16", "bf16"]
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("fp32", "fp16", "bf16")
 MIN_MAX_SIZE = 32  # the network stride: the smallest internal size that still has one feature cell
-
-
-class ArgumentError(SegflowError):
-    """A bad value for one argument. ``str()`` names the Python argument (``max_size=8: ...``);
-    :meth:`for_cli` names the command-line flag (``--max-size 8: ...``), which the CLI prints."""
-
-    def __init__(self, arg: str, value, problem: str, *, fix: str = "", cli_fix: str | None = None,
-                 flag: str | None = None) -> None:
-        self.arg, self.value, self.problem = arg, value, problem
-        self.fix, self.cli_fix = fix, fix if cli_fix is None else cli_fix
-        self.flag = flag or "--" + arg.replace("_", "-")
-        super().__init__(f"{arg}={value!r}: {problem}" + (f"; {fix}" if fix else ""))
-
-    def for_cli(self) -> str:
-        return f"{self.flag} {self.value}: {self.problem}" + (f"; {self.cli_fix}" if self.cli_fix else "")
 
 
 class PrecisionWarning(UserWarning):

@@ -15,7 +15,12 @@ from pathlib import Path
 from .errors import WeightsError
 
 DEFAULT = "segflow-lite"
-_HINT = "train them with `segflow train` (see README) or give a .safetensors path (--weights PATH)"
+_HINT = "train them with `segflow train` (see README) or give a .safetensors path"
+
+
+def _unavailable(problem: str) -> WeightsError:
+    """Missing weights: the fix names the argument in the library and the flag on the command line."""
+    return WeightsError(f"{problem}; {_HINT} as weights", cli=f"{problem}; {_HINT} (--weights PATH)")
 
 
 def weights_dir() -> Path:
@@ -50,18 +55,18 @@ def resolve(spec: str) -> tuple[Path, dict | None]:
     path = Path(spec)
     if path.suffix == ".safetensors" or path.exists() or os.sep in spec:
         if not path.is_file():
-            raise WeightsError(f"weights file not found: {spec}; {_HINT}")
+            raise _unavailable(f"weights file not found: {spec}")
         card_path = path.with_suffix(".json")
         card = json.loads(card_path.read_text()) if card_path.is_file() else None
         return path, card
     cards = list_cards()
     if spec not in cards:
         known = ", ".join(cards) or "none yet"
-        raise WeightsError(f"no trained weights named {spec!r} in {weights_dir()} (available: {known}); {_HINT}")
+        raise _unavailable(f"no trained weights named {spec!r} in {weights_dir()} (available: {known})")
     card = cards[spec]
     file = weights_dir() / card["file"]
     if not file.is_file():
-        raise WeightsError(f"weights file {file} named by the {spec!r} card is missing; {_HINT}")
+        raise _unavailable(f"weights file {file} named by the {spec!r} card is missing")
     if card.get("sha256") and sha256_of(file) != card["sha256"]:
         raise WeightsError(f"{file} does not match the sha256 in its card (corrupt or replaced); restore it with git")
     return file, card

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..errors import SegflowError
+from ..errors import ArgumentError
 
 _DIS = {}
 
@@ -40,8 +40,8 @@ def has_tvl1() -> bool:
 
 def require_tvl1() -> None:
     if not has_tvl1():
-        raise SegflowError("--method tvl1 needs OpenCV's contrib module (cv2.optflow), which this OpenCV "
-                           f"{cv2.__version__} lacks; install opencv-contrib-python-headless or use dis/farneback")
+        raise ArgumentError("method", "tvl1", f"needs OpenCV's contrib module (cv2.optflow), which this OpenCV "
+                            f"{cv2.__version__} lacks", fix="install opencv-contrib-python-headless or use dis/farneback")
 
 
 def tvl1_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:

@@ -48,8 +48,8 @@ def guard(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except SegflowError as exc:
-            # ArgumentError names the Python argument; on the command line, name the flag instead.
-            fail(exc.for_cli() if hasattr(exc, "for_cli") else str(exc))
+            # Library messages name Python arguments; on the command line, name the flags instead.
+            fail(exc.for_cli())
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
             fail(f"{exc.strerror or exc}: {exc.filename}" if getattr(exc, "filename", None) else str(exc))
         except KeyboardInterrupt as exc:  # a library's interruption may say what it left behind

@@ -43,10 +43,10 @@ def write_scene(scene: Scene, folder: Path) -> None:
 
 def write_preview(out: str | Path, cfg: SceneConfig, *, count: int, seed: int = 0) -> list[Path]:
     """Generate scenes (seed, 0..count-1) and write each to OUT/NNNNN; returns the folders."""
-    from ..errors import SegflowError
+    from ..errors import ArgumentError
 
     if count < 1:
-        raise SegflowError(f"--count {count}: write at least one scene")
+        raise ArgumentError("count", count, "write at least one scene")
     if cfg.photo_dirs:  # fail before creating anything when a texture folder is wrong
         from .textures import user_photo_paths
 

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import SegflowError
+from ..errors import ArgumentError, SegflowError
 from .davis_metrics import boundary_f, db_statistics, region_similarity
 from .t_stability import temporal_stability
 
@@ -56,13 +56,13 @@ class ObjectScores:
 def sequence_names(root: Path, *, year: str, split: str, sequences: Sequence[str] | None = None) -> list[str]:
     """Sequences to evaluate: ``sequences`` if given, else ImageSets/<year>/<split>.txt (all = train + val)."""
     if year not in YEARS:
-        raise SegflowError(f"--year {year}: choose 2016 or 2017")
+        raise ArgumentError("year", year, "choose 2016 or 2017")
     if split not in SPLITS:
-        raise SegflowError(f"--split {split}: choose train, val or all")
+        raise ArgumentError("split", split, "choose train, val or all")
     ann = root / "Annotations" / "480p"
     if not ann.is_dir():
-        raise SegflowError(f"{root} is not a DAVIS folder (no Annotations/480p); give --root the folder holding "
-                           "JPEGImages/ and Annotations/")
+        raise ArgumentError("root", root, "not a DAVIS folder (no Annotations/480p)",
+                            fix="give the folder holding JPEGImages/ and Annotations/")
     if sequences:
         names = list(dict.fromkeys(sequences))
     else:
@@ -70,12 +70,14 @@ def sequence_names(root: Path, *, year: str, split: str, sequences: Sequence[str
         for part in ("train", "val") if split == "all" else (split,):
             f = root / "ImageSets" / year / f"{part}.txt"
             if not f.is_file():
-                raise SegflowError(f"{f} is missing; pass --sequences a,b,... or use the DAVIS {year} ImageSets")
+                raise SegflowError(f"{f} is missing; pass sequences=[...] or use the DAVIS {year} ImageSets",
+                                   cli=f"{f} is missing; pass --sequences a,b,... or use the DAVIS {year} ImageSets")
             names += [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
         names = list(dict.fromkeys(names))
     missing = [s for s in names if not (ann / s).is_dir()]
     if missing:
-        raise SegflowError(f"no annotations for sequence(s) {', '.join(missing)} in {ann}; check --sequences/--split")
+        msg = f"no annotations for sequence(s) {', '.join(missing)} in {ann}"
+        raise SegflowError(f"{msg}; check sequences/split", cli=f"{msg}; check --sequences/--split")
     return names
 
 

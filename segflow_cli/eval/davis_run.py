@@ -28,8 +28,9 @@ def run_sequences(root: Path, sequences: Sequence[str], session, *, year: str, p
         gt = [read_mask(f) for f in files]
         jpegs = root / "JPEGImages" / "480p" / seq
         if not jpegs.is_dir():
-            raise SegflowError(f"no frames for {seq}: {jpegs} is missing; give --root a full DAVIS folder "
-                               "or score existing masks with --predictions")
+            msg = f"no frames for {seq}: {jpegs} is missing"
+            raise SegflowError(f"{msg}; give a full DAVIS folder as root",
+                               cli=f"{msg}; give --root a full DAVIS folder or score existing masks with --predictions")
         with open_frames(jpegs) as source:
             frames = list(source)
         if len(frames) != len(gt):

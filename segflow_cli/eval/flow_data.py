@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import SegflowError
+from ..errors import ArgumentError, SegflowError
 
 DATASETS = ("folder", "middlebury", "sintel", "chairs", "kitti")
 _IMG = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
@@ -124,11 +124,12 @@ def list_pairs(dataset: str, root: Path) -> list[FlowPair]:
     """All pairs of ``dataset`` under ``root`` in a stable order; a one-line error if there are none."""
     finders = {"folder": _folder, "middlebury": _middlebury, "sintel": _sintel, "chairs": _chairs, "kitti": _kitti}
     if dataset not in finders:
-        raise SegflowError(f"unknown --dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+        raise ArgumentError("dataset", dataset, f"unknown layout; choose one of {', '.join(DATASETS)}")
     if not root.is_dir():
-        raise SegflowError(f"--root {root} is not a folder; give the dataset's folder")
+        raise ArgumentError("root", root, "not a folder", fix="give the dataset's folder")
     pairs = finders[dataset](root)
     if not pairs:
-        raise SegflowError(f"no {dataset} flow pairs found under {root}; see `segflow benchmark flow --help` "
-                           "for the expected layout")
+        msg = f"no {dataset} flow pairs found under {root}"
+        raise SegflowError(f"{msg}; see segflow_cli.eval.flow_data for the expected layout",
+                           cli=f"{msg}; see `segflow benchmark flow --help` for the expected layout")
     return pairs

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FormatError, SegflowError
-from ..policy import ArgumentError
+from ..errors import ArgumentError
 from .images import IMAGE_SUFFIXES, read_image
 from .video_writer import VideoWriter
 

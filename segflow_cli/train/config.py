@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..errors import SegflowError
+from ..errors import ArgumentError, SegflowError
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         w, h = self.size
         if w % 32 or h % 32 or w <= 0 or h <= 0:
-            raise SegflowError(f"--size {w}x{h}: width and height must be positive multiples of 32")
+            raise ArgumentError("size", f"{w}x{h}", "width and height must be positive multiples of 32")
         if self.schedule not in ("alternate", "joint"):
             raise SegflowError(f"unknown schedule {self.schedule!r}; use alternate or joint")
         bad = [p for p in self.phases if p not in ("seg", "flow")]
         if bad or not self.phases:
             raise SegflowError(f"phases must be seg and/or flow, got {self.phases}")
-        if self.steps < 1 or self.batch_size < 1 or self.switch_every < 1:
-            raise SegflowError("--steps, --batch-size and --switch-every must be at least 1")
+        for name in ("steps", "batch_size", "switch_every"):
+            if getattr(self, name) < 1:
+                raise ArgumentError(name, getattr(self, name), "must be at least 1")
 
     def phase_at(self, step: int) -> str:
         if self.schedule == "joint":

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from torch.utils.data import Dataset
 
-from ..errors import SegflowError
+from ..errors import ArgumentError
 from .config import TrainConfig
 from .samples import TrainPairs
 
@@ -72,7 +72,7 @@ def clip_dataset(cfg: TrainConfig) -> Dataset:
 
             parts.append(training_clips(kind, path, size=cfg.size))
         else:
-            raise SegflowError(f"--data {entry!r}: use synthetic or KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
+            raise ArgumentError("data", entry, "use synthetic or KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
     return Mixed(parts) if len(parts) > 1 else parts[0]
 
 
@@ -106,6 +106,6 @@ def real_val_pairs(cfg: TrainConfig, entry: str, *, dis_init: bool) -> Dataset:
 
     kind, _, path = entry.partition("=")
     if not path:
-        raise SegflowError(f"--val-data {entry!r}: use KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
+        raise ArgumentError("val_data", entry, "use KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
     ds = FitCrop(load(kind, path, split="val" if kind.startswith("davis") else "train"), size=cfg.size, seed=VAL_SEED)
     return TrainPairs(_Head(ds, min(cfg.val_samples, len(ds))), dis_init=dis_init, seed=VAL_SEED)

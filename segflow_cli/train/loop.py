@@ -41,13 +41,16 @@ def build(cfg: TrainConfig):
         # anything else that does not fit is an error.
         from ..errors import WeightsError
 
-        fail = f"--init {cfg.init} does not fit the {cfg.model} network; use weights of the same variant and sizes"
+        def fail(detail: str = "") -> WeightsError:
+            problem = f"does not fit the {cfg.model} network{detail}; use weights of the same variant and sizes"
+            return WeightsError(f"init={cfg.init!r} {problem}", cli=f"--init {cfg.init} {problem}")
+
         try:
             missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
         except RuntimeError:  # tensor shapes differ
-            raise WeightsError(fail) from None
+            raise fail() from None
         if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_")) for k in missing):
-            raise WeightsError(f"{fail} ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
+            raise fail(f" ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
     return model
 
 
