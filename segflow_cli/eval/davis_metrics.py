@@ -27,10 +27,11 @@ def region_similarity(gt: np.ndarray, pred: np.ndarray, void: np.ndarray | None 
 
 
 def disk(radius: float) -> np.ndarray:
-    """skimage.morphology.disk(radius): (2r+1, 2r+1) uint8, 1 where x^2 + y^2 <= r^2."""
-    r = int(radius)
-    y, x = np.mgrid[-r:r + 1, -r:r + 1]
-    return (x * x + y * y <= radius * radius).astype(np.uint8)
+    """The toolkit's tolerance disk: skimage.morphology.disk(radius) as uint8 (imported on first use:
+    skimage.morphology takes seconds to import)."""
+    from skimage.morphology import disk as skimage_disk
+
+    return skimage_disk(radius).astype(np.uint8)
 
 
 def seg2bmap(seg: np.ndarray) -> np.ndarray:
