@@ -132,7 +132,7 @@ def flow_command(
     from rich.console import Console
 
     from ..eval.flow_bench import run_flow_benchmark
-    from ..eval.flow_data import list_pairs
+    from ..data.flow_pairs import list_pairs
     from ..eval.flow_methods import get_flow_method, has_tvl1
     from ..eval.report import run_info, write_flow_outputs
     from ..eval.tables import flow_table

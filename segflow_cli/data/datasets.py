@@ -4,6 +4,8 @@ Every item is a dict: 'frames' (T, 3, H, W) float32 in [0, 1]; optionally 'flows
 float32 (frame t -> t+1, pixels), 'valid' (T-1, H, W) bool and 'masks' (T, H, W) int64 ids.
 Loaders: DAVIS 2016/2017 trees, folders of pairs (frame1.png, frame2.png, flow.flo[, invalid.png]),
 Middlebury folders and torchvision's FlyingChairs, Sintel, KittiFlow and HD1K (wrapped).
+Flow ground truth (unknown values, invalid.png) is read by flow_pairs.read_flow_truth, the same
+function the flow benchmark's pairs use.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from ..errors import SegflowError
+from .flow_pairs import read_flow_truth
 from .resize import FitCrop
-
-UNKNOWN_FLOW = 1e9  # Middlebury marks unknown flow with values above this
 
 
 def _image(path: Path) -> torch.Tensor:
@@ -26,26 +27,11 @@ def _image(path: Path) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(read_image(str(path)))).permute(2, 0, 1).float().div_(255)
 
 
-def _flow(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """.flo -> flow (2, H, W) with unknown values zeroed, and valid (H, W)."""
-    from ..io.flo import read_flo
-
-    f = read_flo(str(path)).astype(np.float32)
-    ok = np.isfinite(f).all(-1) & (np.abs(f) < UNKNOWN_FLOW).all(-1)
-    f[~ok] = 0
-    return torch.from_numpy(f).permute(2, 0, 1).contiguous(), torch.from_numpy(ok)
-
-
 def _pair(im1: Path, im2: Path, flo: Path | None, invalid: Path | None = None) -> dict:
     out = {"frames": torch.stack([_image(im1), _image(im2)])}
     if flo is not None:
-        flow, valid = _flow(flo)
-        if invalid is not None:  # white = excluded from scoring
-            from ..io.images import read_image
-
-            bad = read_image(str(invalid))
-            valid &= torch.from_numpy((bad.max(-1) if bad.ndim == 3 else bad) < 128)
-        out.update(flows=flow[None], valid=valid[None])
+        flow, valid = read_flow_truth(flo, invalid)
+        out.update(flows=torch.from_numpy(flow).permute(2, 0, 1).contiguous()[None], valid=torch.from_numpy(valid)[None])
     return out
 
 

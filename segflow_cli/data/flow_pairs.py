@@ -1,4 +1,8 @@
-"""Flow benchmark pairs from the usual dataset layouts.
+"""Flow benchmark pairs (name, image files, ground truth) from the usual dataset layouts.
+
+The data layer's view for scoring: each pair keeps its name and files so a benchmark reports per
+pair; ground truth is read with read_flow_truth (unknown flow and invalid.png; datasets.py's training
+sets read it with the same function) or the KITTI 16-bit PNG reader.
 
 Layouts (``--dataset``):
 - folder:     <root>/[<group>/]<pair>/frame1.*, frame2.*, flow.flo [, invalid.png: white = not scored]
@@ -21,6 +25,7 @@ import numpy as np
 from ..errors import ArgumentError, SegflowError
 
 DATASETS = ("folder", "middlebury", "sintel", "chairs", "kitti")
+UNKNOWN_FLOW = 1e9  # Middlebury marks unknown flow with values above this
 _IMG = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
 
 
@@ -34,17 +39,28 @@ class FlowPair:
     truth: Callable[[], tuple[np.ndarray, np.ndarray]]
 
 
+def read_flow_truth(flo: str | Path, invalid: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A .flo ground truth -> flow (H, W, 2) float32 with unknown values (not finite or above 1e9,
+    Middlebury's "unknown") zeroed, and valid (H, W) bool. ``invalid``: an optional mask image
+    whose white (>= 128 in any channel) pixels are excluded from scoring, as in Sintel's invalid/
+    and the folder layout's invalid.png. Training (datasets.py) and the flow benchmark
+    (this module's pairs) both read ground truth through this one function. No torch here."""
+    from ..io.flo import read_flo
+
+    f = read_flo(str(flo)).astype(np.float32)
+    ok = np.isfinite(f).all(-1) & (np.abs(f) < UNKNOWN_FLOW).all(-1)
+    f[~ok] = 0
+    if invalid is not None and Path(invalid).is_file():
+        from ..io.images import read_image
+
+        bad = read_image(str(invalid))
+        ok &= (bad.max(-1) if bad.ndim == 3 else bad) < 128
+    return f, ok
+
+
 def _flo_truth(flo: Path, invalid: Path | None):
     def load():
-        from ..io import read_flo
-
-        flow = read_flo(flo)
-        valid = np.ones(flow.shape[:2], dtype=bool)
-        if invalid is not None and invalid.is_file():
-            from ..io import read_image
-
-            valid = read_image(invalid)[..., 0] < 128  # white = excluded
-        return flow, valid
+        return read_flow_truth(flo, invalid)
 
     return load
 
@@ -130,6 +146,6 @@ def list_pairs(dataset: str, root: Path) -> list[FlowPair]:
     pairs = finders[dataset](root)
     if not pairs:
         msg = f"no {dataset} flow pairs found under {root}"
-        raise SegflowError(f"{msg}; see segflow_cli.eval.flow_data for the expected layout",
+        raise SegflowError(f"{msg}; see segflow_cli.data.flow_pairs for the expected layout",
                            cli=f"{msg}; see `segflow benchmark flow --help` for the expected layout")
     return pairs
