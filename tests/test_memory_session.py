@@ -81,7 +81,7 @@ def test_training_with_memory_trains_the_warp_input_and_lowers_the_loss():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert np.mean(losses[-3:]) < 0.7 * np.mean(losses[:3]), losses
     # zero-initialised, it learns once the (zero-initialised) head passes gradients back
     assert all(c.weight.abs().sum() > 0 for c in model.seg_decoder.warp_enc.values())
@@ -99,3 +99,18 @@ def test_weights_from_before_the_memory_decoder_load_and_run_with_memory():
     out = list(create_session(method="segflow", model=model.eval(), max_size=96, compute_flow=False).propagate(
         list(frames), first_mask=masks[0]))
     assert len(out) == 5 and out[-1].mask.shape == (64, 96)
+
+
+def test_an_object_added_by_a_mask_at_frame_10_is_followed(shipped):
+    """Cutie's convention: a mask at a later frame adds the objects that enter there."""
+    from segflow_cli.data.reentry import two_object_clip
+
+    frames, masks = two_object_clip(size=(256, 160), frames=40, enters=8)
+    first = (masks[0] == 1).astype(np.uint8)
+    later = {10: (masks[10] == 2).astype(np.uint8) * 2}
+    session = create_session(method="segflow", model=shipped, max_size=256, compute_flow=False)
+    res = [r.mask for r in session.propagate(list(frames), first_mask=first, masks=later)]
+    assert not (res[9] == 2).any() and session.object_ids == [1, 2]
+    for oid in (1, 2):
+        j = np.mean([region_similarity(masks[t] == oid, res[t] == oid) for t in range(20, 40)])
+        assert j >= 0.6, (oid, j)

@@ -47,3 +47,30 @@ def reentry_clip(*, size: tuple[int, int] = (192, 128), visible: int = 6, hidden
         frames.append(img)
         masks.append(m)
     return np.stack(frames), np.stack(masks)
+
+
+def two_object_clip(*, size: tuple[int, int] = (192, 128), frames: int = 40, enters: int = 8,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two distinct textured discs over a panning background; the second enters the frame at
+    ``enters`` (absent before), as new people enter a scene -> frames (T, H, W, 3) uint8 and masks
+    (T, H, W) uint8 with ids 1 and 2 (for objects added later)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    photos = builtin_photos()
+    r = min(w, h) // 6
+    bg = procedural(w + frames, h, rng)
+    texs = [crop_photo(photos[i % len(photos)], 2 * r, 2 * r, rng) for i in (0, 3)]
+    yy, xx = np.mgrid[-r:r, -r:r]
+    disc = (xx ** 2 + (yy * 1.3) ** 2) < r ** 2
+    out_f, out_m = [], []
+    for t in range(frames):
+        img, m = bg[:, t:t + w].copy(), np.zeros((h, w), np.uint8)
+        for oid, (cx, cy) in enumerate([(w // 4 + t, h // 3), (3 * w // 4 - 2 * (t - enters), 2 * h // 3)], start=1):
+            if oid == 2 and t < enters:
+                continue
+            cx, cy = int(np.clip(cx, r, w - r - 1)), int(np.clip(cy, r, h - r - 1))
+            img[cy - r:cy + r, cx - r:cx + r][disc] = texs[oid - 1][disc]
+            m[cy - r:cy + r, cx - r:cx + r][disc] = oid
+        out_f.append(img)
+        out_m.append(m)
+    return np.stack(out_f), np.stack(out_m)

@@ -50,8 +50,20 @@ class SpaceTimeMemory:
         h, w = key.shape[-2:]
         ident = identity_positions(h, w, device=key.device)[None]
         pos = ident if self._positions is None or not len(self._recent) else torch.cat([self._positions, ident])
-        self._recent.append((key.float(), value.float()))
+        self._recent.append((key.float(), value.float(), index))
         self._positions = pos[-len(self._recent):]
+
+    def clear_recent(self) -> None:
+        """Drop the recent frames: an annotation supersedes what was predicted before it (those frames
+        knew nothing of objects added there and may hold the errors it corrects)."""
+        self._recent.clear()
+        self._positions = None
+
+    def grow(self, channels: int) -> None:
+        """Objects were added: pad every stored value to ``channels`` (the new objects absent before)."""
+        pad = lambda v: torch.cat([v, v.new_zeros(channels - v.shape[0], *v.shape[1:])]) if v.shape[0] < channels else v  # noqa: E731
+        self._long_v = [pad(v) for v in self._long_v]
+        self._recent = deque([(k, pad(v), i) for k, v, i in self._recent], maxlen=self._recent.maxlen)
 
     def set_positions(self, positions: torch.Tensor | None) -> None:
         """The recent frames' window centres for the frame just read (from the network's flow)."""
@@ -63,8 +75,8 @@ class SpaceTimeMemory:
             raise ValueError("the memory holds no annotated frame yet")
         lk, lv = torch.cat(self._long_k, 1), torch.cat(self._long_v, 1)
         if self._recent and self.frames:
-            keys = torch.stack([k for k, _ in self._recent])
-            values = torch.stack([v for _, v in self._recent])
+            keys = torch.stack([k for k, _, _ in self._recent])
+            values = torch.stack([v for _, v, _ in self._recent])
             positions = self._positions
         else:
             c = lk.shape[0]

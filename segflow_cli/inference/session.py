@@ -115,8 +115,38 @@ class VideoSession:
         small = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA) if frame.shape[1::-1] != self.size else frame
         return small, None
 
-    def step(self, frame: np.ndarray) -> FrameResult:
-        """Segment the next frame (H, W, 3) uint8 of the video."""
+    def step(self, frame: np.ndarray, mask: np.ndarray | None = None) -> FrameResult:
+        """Segment the next frame (H, W, 3) uint8 of the video. ``mask`` (H, W) ids, when given, is an
+        annotation of this frame: ids new to the video are added as objects, ids already followed are
+        re-anchored to it, the others keep their prediction; the frame then joins the memory's
+        annotated (long-term) frames and the recent frames before it are dropped."""
+        res = self._predict(frame)
+        return res if mask is None else self._anchor(res, mask)
+
+    def _anchor(self, res: FrameResult, mask: np.ndarray) -> FrameResult:
+        if mask.shape != (self.height, self.width):
+            raise SegflowError(f"the mask of frame {res.index} is {mask.shape[1]}x{mask.shape[0]} but the frames are "
+                               f"{self.width}x{self.height}")
+        given = [int(i) for i in np.unique(mask) if i != 0]
+        combined = res.mask.copy()
+        combined[np.isin(combined, given)] = 0  # re-anchored objects drop their prediction
+        combined[mask != 0] = mask[mask != 0]
+        new = [i for i in given if i not in self.object_ids]
+        self.object_ids += new
+        onehot = ids_to_onehot(combined, self.object_ids, self.size).to(self.device)
+        allp = soft_aggregate(onehot)
+        self._probs = allp[1:]
+        if self.method == "segflow" and self._reference is not None:
+            self._reference = self.runner.encode_reference(self._prev, onehot[None])
+        if self.memory is not None:
+            self.memory.grow(len(self.object_ids) + 1)
+            key = self.runner.embed(self._prev)[0]
+            values = values_on_grid(allp, key.shape[-2:])
+            self.memory.clear_recent()
+            self.memory.add_long_term(key, values)
+        return FrameResult(index=res.index, mask=combined, alpha=(combined != 0).astype(np.float32), flow=res.flow)
+
+    def _predict(self, frame: np.ndarray) -> FrameResult:
         if not hasattr(self, "_prev"):
             raise SegflowError("call start(frame, mask) before step(frame)")
         if frame.shape[:2] != (self.height, self.width):
@@ -156,13 +186,17 @@ class VideoSession:
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np)
 
-    def propagate(self, frames: Iterable[np.ndarray], first_mask: np.ndarray) -> Iterator[FrameResult]:
-        """Generator over a stream of frames; the first frame is the annotated one (yielded as given)."""
+    def propagate(self, frames: Iterable[np.ndarray], first_mask: np.ndarray,
+                  masks: dict[int, np.ndarray] | None = None) -> Iterator[FrameResult]:
+        """Generator over a stream of frames; the first frame is the annotated one (yielded as given).
+        ``masks`` {index: (H, W) ids} annotates later frames (index from the session start): objects
+        entering there are followed from then on (see ``step``)."""
         it = iter(frames)
         try:
             first = next(it)
         except StopIteration:
             raise SegflowError("the video has no frames") from None
+        masks = masks or {}
         yield self.start(first, first_mask)
-        for frame in it:
-            yield self.step(frame)
+        for i, frame in enumerate(it, start=1):
+            yield self.step(frame, masks.get(i))
