@@ -49,3 +49,31 @@ def test_bad_boxes_are_one_line_errors(tmp_path):
         assert res.exit_code == 2 and "Traceback" not in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1
     assert parse_box("1,2,30.4,40") == (1, 2, 30, 40)
+
+
+def test_a_mask_folder_adds_objects_at_later_frames(tmp_path):
+    """--mask DIR: masks named by frame number; a later one adds the object entering there, and a mask
+    one pixel narrower than the frames (the judo clip's 853-px masks) is resized with a warning."""
+    import cv2
+
+    from segflow_cli.data.reentry import two_object_clip
+    from segflow_cli.io import write_mask
+
+    frames, masks = two_object_clip(size=(256, 160), frames=16, enters=4)
+    (tmp_path / "frames").mkdir()
+    for t, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "frames" / f"{t:05d}.png"), f[..., ::-1])
+    write_mask(tmp_path / "masks" / "00000.png", (masks[0] == 1).astype(np.uint8))
+    write_mask(tmp_path / "masks" / "00006.png", ((masks[6] == 2) * 2).astype(np.uint8)[:, :-1])
+    import pytest
+
+    with pytest.warns(UserWarning, match="00006.png is 255x160, the video 256x160: resized to fit"):
+        res = runner.invoke(app, ["segment", str(tmp_path / "frames"), "--mask", str(tmp_path / "masks"),
+                                  "--out", str(tmp_path / "out"), "--max-size", "256"])
+    assert res.exit_code == 0, res.output
+    out = [read_mask(tmp_path / "out" / "masks" / f"{t:05d}.png") for t in range(16)]
+    assert not (out[5] == 2).any() and all((out[t] == 2).any() for t in range(6, 16))
+    assert region_similarity(masks[15] == 2, out[15] == 2) >= 0.6
+    res = runner.invoke(app, ["segment", str(tmp_path / "frames"), "--mask", str(tmp_path / "masks"), "--start", "3",
+                              "--out", str(tmp_path / "out2")])
+    assert res.exit_code == 2 and "00003.png" in res.output and "Traceback" not in res.output

@@ -36,7 +36,7 @@ def sigterm_as_interrupt():
 @guard
 def segment_command(
     video: Annotated[str, typer.Argument(help="video file, folder of frames, or glob pattern")],
-    mask: Annotated[Optional[Path], typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours)")] = None,
+    mask: Annotated[Optional[Path], typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours), or a folder of masks named by frame number (00000.png, 00010.png, ...: later ones add the objects that enter there)")] = None,
     box: Annotated[Optional[list[str]], typer.Option("--box", help="X0,Y0,X1,Y1 of an object in the first frame (pixels), instead of --mask; repeat for more objects (ids 1, 2, ... in order)")] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,

@@ -31,6 +31,7 @@ class SpaceTimeMemory:
         self.frames, self.every = int(frames), int(every)
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
+        self._long_shapes: list[tuple[int, int]] = []
         self._recent: deque = deque(maxlen=max(self.frames, 1))
         self._positions: torch.Tensor | None = None
 
@@ -38,10 +39,33 @@ class SpaceTimeMemory:
         """Frames held: annotated plus recent."""
         return len(self._long_k) + (len(self._recent) if self.frames else 0)
 
-    def add_long_term(self, key: torch.Tensor, value: torch.Tensor) -> None:
-        """An annotated frame: key (C, h, w), value (V, h, w); read globally for the rest of the video."""
-        self._long_k.append(key.reshape(key.shape[0], -1).float())
-        self._long_v.append(value.reshape(value.shape[0], -1).float())
+    def add_long_term(self, key: torch.Tensor, value: torch.Tensor, *, new: list[int] = ()) -> None:
+        """An annotated frame: key (C, h, w), value (V, h, w); read globally for the rest of the video.
+
+        ``new``: value channels of objects first annotated in this frame. Earlier annotated frames
+        called those pixels background only because nobody had named them yet (a person standing in
+        the back from the first frame on, annotated at frame 8); their labels for the new objects are
+        read back from this frame (a readout of their keys against it), taken from their background
+        only, so they do not vote against the new objects."""
+        key, value = key.float(), value.float()
+        if new and self._long_k:
+            from ..models.memory import ReadoutConfig, readout
+
+            c, h, w = key.shape
+            here = MemoryState(long_keys=key.reshape(c, -1), long_values=value.reshape(value.shape[0], -1),
+                               keys=key.new_zeros(0, c, 1, 1), values=key.new_zeros(0, value.shape[0], 1, 1),
+                               positions=key.new_zeros(0, 2, 1, 1))
+            idx = torch.as_tensor(list(new), device=key.device)
+            for i, (k, v) in enumerate(zip(self._long_k, self._long_v)):
+                read = readout(k.reshape(c, *self._long_shapes[i]), here, config=ReadoutConfig()).flatten(1)
+                moved = read[idx] * v[:1]
+                v = v.clone()
+                v[idx] = v[idx] + moved
+                v[0] = (v[0] - moved.sum(0)).clamp_min(0)
+                self._long_v[i] = v
+        self._long_shapes.append(tuple(key.shape[-2:]))
+        self._long_k.append(key.reshape(key.shape[0], -1))
+        self._long_v.append(value.reshape(value.shape[0], -1))
 
     def consider(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
         """Frame ``index``'s key and value; kept as a recent frame every ``every`` frames."""

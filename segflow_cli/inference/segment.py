@@ -213,6 +213,40 @@ def _rate(n: int, t0: float, finetune: float, now: float | None = None) -> float
     return n / max(dt, 1e-6)
 
 
+def _fit_mask(mask, size, name):
+    """A mask a pixel or two off the video's size (an 853-wide mask for 854-wide frames) is resized
+    (nearest) with a warning; anything else is refused."""
+    import warnings
+
+    import cv2
+
+    w, h = size
+    if mask.shape == (h, w):
+        return mask
+    if abs(mask.shape[0] - h) <= 2 and abs(mask.shape[1] - w) <= 2:
+        warnings.warn(f"{name} is {mask.shape[1]}x{mask.shape[0]}, the video {w}x{h}: resized to fit", stacklevel=2)
+        return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    raise SegflowError(f"{name} is {mask.shape[1]}x{mask.shape[0]} but the video is {w}x{h}; give masks at the video's size")
+
+
+def _mask_folder(folder: Path, start: int, size):
+    """A folder of masks named by frame number (DAVIS / Cutie: 00000.png, 00010.png, ...) -> the mask of
+    frame ``start`` and {index from start: mask} for the later ones (each adds or re-anchors objects)."""
+    from ..io import read_mask
+
+    files = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() == ".png" and p.stem.isdigit():
+            files[int(p.stem)] = p
+    if start not in files:
+        found = ", ".join(p.name for p in list(files.values())[:3]) or "no NNNNN.png files"
+        raise SegflowError(f"{folder} has no mask for the first frame ({start:05d}.png; found {found}); "
+                           "name masks by frame number")
+    first = _fit_mask(read_mask(files[start]), size, files[start].name)
+    later = {n - start: _fit_mask(read_mask(p), size, p.name) for n, p in files.items() if n > start}
+    return first, later
+
+
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segflow", finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
@@ -233,11 +267,14 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
         raise SegflowError("give the first frame's objects either as a mask file or as boxes, not both or neither")
     if mask_path is not None:
         mask_path = Path(mask_path)
-        if not mask_path.is_file():
+        if not mask_path.exists():
             raise SegflowError(f"mask file not found: {mask_path}")
     source = open_frames(video, start=start)  # fails early: missing, not a video, no frames
+    later = {}
     try:
-        if mask_path is not None:
+        if mask_path is not None and mask_path.is_dir():
+            mask, later = _mask_folder(mask_path, start, source.size)
+        elif mask_path is not None:
             mask = read_mask(mask_path)
         else:
             from .prompts import mask_from_boxes
@@ -246,8 +283,8 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
                 mask = mask_from_boxes(next(iter(peek)), boxes)
             mask_path = Path("the boxes")
         w, h = source.size
-        if mask.shape != (h, w):
-            raise SegflowError(f"mask is {mask.shape[1]}x{mask.shape[0]} but the video is {w}x{h}; give the mask of frame {start} at the video's size")
+        if mask.shape != (h, w) and mask_path is not None and mask_path.is_file():
+            mask = _fit_mask(mask, (w, h), f"the mask {mask_path.name}")
         if not mask.any():
             raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
         check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes else (video, mask_path))
@@ -268,11 +305,11 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
         source.close()
         _left_behind(out, start, 0, created, interrupted=False)  # nothing written: leave nothing
         raise
-    return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress,
+    return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress, later=later,
                 finetune_steps=finetune_steps, queue_frames=queue_frames)
 
 
-def _run(session, source, mask, writer, *, out: Path, start: int, created: bool, progress: bool,
+def _run(session, source, mask, writer, *, out: Path, start: int, created: bool, progress: bool, later=None,
          finetune_steps: int, queue_frames: int) -> str:
     w, h = source.size
     reader = _Reader(source, queue_frames)
@@ -292,7 +329,7 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
         with bar:
             task = bar.add_task("segment", total=source.num_frames, fps=0.0)
             done = 0
-            for res in session.propagate(frames(), first_mask=mask):
+            for res in session.propagate(frames(), first_mask=mask, masks=later):
                 frame = pending.pop(res.index)
                 for k in [k for k in pending if k < res.index]:  # results the session never gave
                     del pending[k]

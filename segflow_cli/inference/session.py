@@ -143,7 +143,7 @@ class VideoSession:
             key = self.runner.embed(self._prev)[0]
             values = values_on_grid(allp, key.shape[-2:])
             self.memory.clear_recent()
-            self.memory.add_long_term(key, values)
+            self.memory.add_long_term(key, values, new=[1 + self.object_ids.index(i) for i in new])
         return FrameResult(index=res.index, mask=combined, alpha=(combined != 0).astype(np.float32), flow=res.flow)
 
     def _predict(self, frame: np.ndarray) -> FrameResult:
