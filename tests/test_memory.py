@@ -42,7 +42,7 @@ def _memory(c=16, h=13, w=21, t=3, v=3, seed=0):
 
 def test_tiled_readout_equals_dense_reference_without_motion():
     mem, q = _memory()
-    cfg = ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False)
+    cfg = ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False, null_similarity=None)
     out = readout(q, mem, config=cfg)
     ref = _dense_readout(q, mem, mem.positions, cfg)
     assert out.shape == (3, 13, 21)
@@ -52,7 +52,7 @@ def test_tiled_readout_equals_dense_reference_without_motion():
 
 def test_flow_guided_windows_follow_uniform_motion_exactly():
     mem, q = _memory(seed=1)
-    cfg = ReadoutConfig(radius=2, topk=4, temperature=0.05, tile=4, fast_select=False)
+    cfg = ReadoutConfig(radius=2, topk=4, temperature=0.05, tile=4, fast_select=False, null_similarity=None)
     flow = torch.zeros(2, 13, 21)
     flow[0], flow[1] = -5.0, 3.0  # every pixel came from 5 cells left... of where it is now, 3 down
     pos = advance_positions(mem.positions, flow)
@@ -78,13 +78,32 @@ def test_an_object_is_read_from_the_long_term_frame_anywhere():
     mem = MemoryState(long_keys, long_values, keys, values, identity_positions(h, w)[None].repeat(2, 1, 1, 1))
     q = bg[:, None, None].repeat(1, h, w)
     q[:, 9, 9] = obj  # it reappears in the opposite corner, far outside any local window
-    out = readout(q, mem, config=ReadoutConfig(radius=2, topk=1, tile=4))
+    out = readout(q, mem, config=ReadoutConfig(radius=2, topk=1, tile=4, null_similarity=None))
     assert out[1, 9, 9] > 0.99 and out[1, :9].max() < 0.01
 
 
 def test_bf16_candidate_selection_stays_close_to_exact():
     """bf16 products only rank the candidates; their weights are recomputed in fp32."""
     mem, q = _memory(c=64, seed=2)
-    exact = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, tile=4, fast_select=False))
-    fast = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, tile=4, fast_select=True))
+    exact = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, tile=4, fast_select=False, null_similarity=None))
+    fast = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, tile=4, fast_select=True, null_similarity=None))
     assert (fast - exact).abs().mean() < 0.02
+
+
+def test_a_pixel_like_nothing_in_memory_reads_background():
+    """The dustbin: after a cut to another shot, nothing in memory resembles the new pixels."""
+    mem, q = _memory(c=16, seed=3)
+    mem.long_values[:] = 0.0
+    mem.long_values[1] = 1.0  # every memory pixel is object 1 ...
+    mem.values[:] = 0.0
+    mem.values[:, 1] = 1.0
+    mem.long_keys[8:] = 0.0  # memory lives in the first 8 dimensions ...
+    mem.long_keys = F.normalize(mem.long_keys, dim=0)
+    mem.keys[:, 8:] = 0.0
+    mem.keys = F.normalize(mem.keys, dim=1)
+    other = torch.zeros(16, 13, 21)
+    other[8:] = F.normalize(torch.rand(8, 13, 21), dim=0)  # ... the new shot in the other 8
+    far = readout(other, mem, config=ReadoutConfig(radius=3, topk=5, tile=4))
+    near = readout(mem.keys[0], mem, config=ReadoutConfig(radius=3, topk=5, tile=4))
+    assert far[0].min() > 0.9  # ... yet a pixel resembling none of them reads background
+    assert near[1].min() > 0.9  # a pixel found in memory keeps its label

@@ -114,3 +114,14 @@ def test_an_object_added_by_a_mask_at_frame_10_is_followed(shipped):
     for oid in (1, 2):
         j = np.mean([region_similarity(masks[t] == oid, res[t] == oid) for t in range(20, 40)])
         assert j >= 0.6, (oid, j)
+
+
+def test_across_a_hard_cut_nothing_bleeds_and_the_object_is_found_when_its_shot_returns(shipped):
+    from segflow_cli.data.reentry import cut_clip
+
+    frames, masks = cut_clip(shot=10)
+    session = create_session(method="segflow", model=shipped, max_size=192, compute_flow=False)
+    res = list(session.propagate(list(frames), first_mask=masks[0]))
+    assert session.cuts == [10, 20] and [r.index for r in res if r.cut] == [10, 20]
+    assert max((r.mask != 0).mean() for r in res[10:20]) <= 0.02
+    assert np.mean([region_similarity(masks[t] == 1, res[t].mask == 1) for t in range(20, 30)]) >= 0.6

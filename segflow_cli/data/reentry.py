@@ -74,3 +74,16 @@ def two_object_clip(*, size: tuple[int, int] = (192, 128), frames: int = 40, ent
         out_f.append(img)
         out_m.append(m)
     return np.stack(out_f), np.stack(out_m)
+
+
+def cut_clip(*, size: tuple[int, int] = (192, 128), shot: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Shot A (the object over its background), a hard cut to shot B (another scene, no object) for
+    ``shot`` frames, and a cut back to shot A -> frames (3 * shot, H, W, 3), masks (3 * shot, H, W)."""
+    fa, ma = reentry_clip(size=size, visible=2 * shot, hidden=0, after=0, seed=seed)
+    rng = np.random.default_rng(seed + 1000)
+    w, h = size
+    other = procedural(w + shot, h, rng)
+    fb = np.stack([other[:, t:t + w] for t in range(shot)])
+    frames = np.concatenate([fa[:shot], fb, fa[shot:]])
+    masks = np.concatenate([ma[:shot], np.zeros((shot, h, w), np.uint8), ma[shot:]])
+    return frames, masks

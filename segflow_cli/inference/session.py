@@ -23,6 +23,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from ..classical.cuts import colour_histogram, is_cut
 from ..errors import SegflowError
 from .aggregate import ids_to_onehot, probs_to_ids, soft_aggregate
 from .memory import SpaceTimeMemory, values_on_grid
@@ -35,12 +36,13 @@ METHODS = ("segflow", "propagate", "dis-warp")
 class FrameResult:
     """index: frame number from the session start; mask: (H, W) uint8 ids; alpha: (H, W) float32
     foreground probability; flow: (H, W, 2) float32 flow from this frame to the previous one (the
-    direction used to carry the masks), None for the first frame."""
+    direction used to carry the masks), None for the first frame; cut: a hard scene cut precedes it."""
 
     index: int
     mask: np.ndarray
     alpha: np.ndarray
     flow: np.ndarray | None
+    cut: bool = False  # a hard scene cut lies between the previous frame and this one
 
 
 class VideoSession:
@@ -104,6 +106,8 @@ class VideoSession:
             key = self.runner.embed(self._prev)[0]
             self.memory.add_long_term(key, values_on_grid(allp, key.shape[-2:]))
         self.index = 0
+        self.cuts: list[int] = []
+        self._hist = colour_histogram(self._prev[0])
         alpha = (mask != 0).astype(np.float32)
         return FrameResult(index=0, mask=mask.astype(np.uint8), alpha=alpha, flow=None)
 
@@ -144,7 +148,8 @@ class VideoSession:
             values = values_on_grid(allp, key.shape[-2:])
             self.memory.clear_recent()
             self.memory.add_long_term(key, values, new=[1 + self.object_ids.index(i) for i in new])
-        return FrameResult(index=res.index, mask=combined, alpha=(combined != 0).astype(np.float32), flow=res.flow)
+        return FrameResult(index=res.index, mask=combined, alpha=(combined != 0).astype(np.float32), flow=res.flow,
+                           cut=res.cut)
 
     def _predict(self, frame: np.ndarray) -> FrameResult:
         if not hasattr(self, "_prev"):
@@ -153,6 +158,16 @@ class VideoSession:
             raise SegflowError(f"frame size changed mid-video: {frame.shape[1]}x{frame.shape[0]}, expected {self.width}x{self.height}")
         cur = self._prepare(frame)
         key = None
+        hist = colour_histogram(cur[0])
+        cut = is_cut(self._hist, hist)
+        self._hist = hist
+        if cut:
+            # Nothing carries across a cut: no flow-warped prior, no recent frames of the other shot;
+            # only the annotated frames can say whether the objects are in the new shot.
+            self.cuts.append(self.index + 1)
+            self._probs = torch.zeros_like(self._probs)
+            if self.memory is not None:
+                self.memory.clear_recent()
         if self.method == "propagate":
             key = self.runner.embed(cur)[0]
             read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
@@ -163,7 +178,7 @@ class VideoSession:
             self.index += 1
             self.memory.consider(self.index, key, read)
             ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
-            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=None)
+            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=None, cut=cut)
         if self.method == "segflow":
             mem = self.memory.state() if self.memory is not None else None
             out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference, memory=mem)
@@ -184,7 +199,7 @@ class VideoSession:
             self.memory.consider(self.index, key, values_on_grid(allp, key.shape[-2:]))
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
-        return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np)
+        return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
 
     def propagate(self, frames: Iterable[np.ndarray], first_mask: np.ndarray,
                   masks: dict[int, np.ndarray] | None = None) -> Iterator[FrameResult]:

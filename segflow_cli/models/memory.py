@@ -64,6 +64,7 @@ class ReadoutConfig:
     temperature: float = 0.05
     tile: int = 8
     fast_select: bool = True  # pick candidates with bf16 products where the CPU/GPU has native bf16
+    null_similarity: float | None = 0.5  # a background candidate of this cosine joins every softmax
 
 
 def identity_positions(h: int, w: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -211,7 +212,12 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
     exact = torch.einsum("nc,nkc->nk", query.reshape(c, -1).t(), keys_t.index_select(0, flat).reshape(*rows.shape, c))
     exact = exact.masked_fill(masked, _MASKED)
-    weights = torch.softmax(exact / config.temperature, dim=1)  # (N, k)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
+    if config.null_similarity is not None:
+        exact = torch.cat([exact, exact.new_full((exact.shape[0], 1), config.null_similarity)], 1)
+        null = vals.new_zeros(vals.shape[0], 1, vals.shape[-1])
+        null[..., 0] = 1.0
+        vals = torch.cat([vals, null], 1)
+    weights = torch.softmax(exact / config.temperature, dim=1)  # (N, k [+ 1])
     out = torch.einsum("nk,nkv->nv", weights, vals)
     return out.t().reshape(-1, h, w)
