@@ -1,8 +1,11 @@
-"""`segflow segment VIDEO --mask PNG`: follow the first-frame objects through a video."""
+"""`segflow segment VIDEO --mask PNG`: follow the first-frame objects through a video.
+
+`segflow segment A B ... --mask-dir MASKS/ --out OUT/`: a batch, one network, OUT/<stem>/ per video."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from pathlib import Path
 from typing import Annotated, Optional
@@ -35,10 +38,13 @@ def sigterm_as_interrupt():
 @app.command("segment")
 @guard
 def segment_command(
-    video: Annotated[str, typer.Argument(help="video file, folder of frames, or glob pattern")],
+    video: Annotated[list[str], typer.Argument(help="video file, folder of frames, or glob pattern; several (with --mask-dir): a batch, each one video", metavar="VIDEO...", show_default=False)],
     mask: Annotated[Optional[Path], typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours), or a folder of masks named by frame number (00000.png, 00010.png, ...: later ones add the objects that enter there)")] = None,
     box: Annotated[Optional[list[str]], typer.Option("--box", help="X0,Y0,X1,Y1 of an object in the first frame (pixels), instead of --mask; repeat for more objects (ids 1, 2, ... in order)")] = None,
+    mask_dir: Annotated[Optional[Path], typer.Option("--mask-dir", help="batch: the folder of masks, MASKS/<video stem>.png or MASKS/<video stem>/ (masks named by frame number); outputs go to OUT/<video stem>/")] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="K/N: take every N-th video of the batch from the K-th (K from 0), e.g. $SLURM_ARRAY_TASK_ID/4")] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
+    fmt: Annotated[Optional[list[str]], typer.Option("--format", help="png (masks/, DAVIS palette; the default), rgba (rgba/ cut-outs), alpha-video (alpha.webm with an alpha channel), coco (masks.json), objects (objects/<id>/ binary masks); repeatable", show_default=False)] = None,
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
     method: Annotated[str, typer.Option("--method", help="segflow (joint network with memory), propagate (memory readout alone) or dis-warp (classical baseline)")] = "segflow",
     memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")] = 6,
@@ -56,19 +62,61 @@ def segment_command(
     """Segment the object(s) of the first-frame mask through VIDEO; writes masks, overlay.mp4 and flow.mp4.
 
     Masks are named by input frame number (--start 8: masks/00008.png first). Ctrl-C or SIGTERM
-    keeps the masks written so far, marked by OUT/.partial, and exits 130."""
+    keeps the masks written so far, marked by OUT/.partial, and exits 130. --format picks what is
+    written per frame (png, rgba, alpha-video, coco, objects). Several videos with --mask-dir MASKS/
+    run as a batch (one network, OUT/<stem>/ each; exit 1 if any failed); --shard K/N splits it."""
     check_max_size(max_size)
+    from ..inference.outputs import check_formats
+    from ..inference.segment import parse_shard
+
+    formats = check_formats(fmt)
+    batch = mask_dir is not None or len(video) > 1
+    if batch and (mask is not None or box):
+        fail("--mask and --box are for one video; for a batch give --mask-dir MASKS/ (MASKS/<video stem>.png or MASKS/<video stem>/)")
+    if len(video) > 1 and mask_dir is None:
+        fail(f"{len(video)} videos need --mask-dir MASKS/ (MASKS/<video stem>.png or MASKS/<video stem>/ for each)")
+    if shard is not None and not batch:
+        fail("--shard splits a batch: give --mask-dir MASKS/ (and the videos)")
+    shard_kn = parse_shard(shard) if shard is not None else (0, 1)
+    if not batch and (mask is None) == (not box):
+        fail("give the first frame's objects with --mask FILE or with --box X0,Y0,X1,Y1 (one of the two)")
     setup_threads(threads)
+    options = dict(start=start, method=method, finetune_steps=finetune_steps, max_size=max_size, save_flow=save_flow,
+                   alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
+                   memory=not no_memory, memory_frames=memory_frames, formats=formats)
+    if batch:
+        _run_batch(video, mask_dir, out, shard_kn, options)
+        return
     from ..inference.prompts import parse_box
     from ..inference.segment import segment_video
 
-    if (mask is None) == (not box):
-        fail("give the first frame's objects with --mask FILE or with --box X0,Y0,X1,Y1 (one of the two)")
-
     with sigterm_as_interrupt():
-        summary = segment_video(
-            video, mask, out, boxes=[parse_box(b) for b in box] if box else None, start=start, method=method, finetune_steps=finetune_steps, max_size=max_size,
-            save_flow=save_flow, alpha=alpha, weights=weights, device=device, precision=precision, progress=True,
-            overwrite=overwrite, memory=not no_memory, memory_frames=memory_frames,
-        )
+        summary = segment_video(video[0], mask, out, boxes=[parse_box(b) for b in box] if box else None, **options)
     typer.echo(summary)
+
+
+def _run_batch(videos, mask_dir, out, shard, options) -> None:
+    """One summary line per video on stdout, one error line per failed video on stderr, then the
+    batch's line; exit 1 if any video failed."""
+    from ..inference.segment import plan_batch, segment_batch
+
+    k, n = shard
+    jobs = plan_batch(videos, mask_dir, out, shard=shard)  # bad folder / clashing stems: before loading anything
+    where = f"shard {k}/{n}: " if n > 1 else ""
+    if not jobs:
+        typer.echo(f"{where}no videos (the batch has {len(videos)}; this shard's share is empty)")
+        return
+    failed: list[str] = []
+    done = 0
+    with sigterm_as_interrupt():
+        for res in segment_batch(videos, mask_dir, out, shard=shard, **options):
+            if res.ok:
+                done += 1
+                typer.echo(res.line(cli=True))
+            else:
+                failed.append(res.stem)
+                typer.echo(f"error: {res.line(cli=True)}", err=True)
+    tail = f", {len(failed)} failed ({', '.join(failed)})" if failed else ""
+    typer.echo(f"{where}{done} of {len(jobs)} videos done{tail} -> {out}{os.sep}")
+    if failed:
+        raise typer.Exit(1)

@@ -9,6 +9,9 @@ The output folder: a folder that already holds files is refused unless ``overwri
 removes the previous run's outputs first). ``OUT/.partial`` exists while a run is in progress and
 stays if it does not finish (Ctrl-C, SIGTERM, an error part-way), naming the last frame written;
 a completed run removes it. Masks are named by input frame number (``start`` + position).
+
+``formats`` (see ``outputs.FORMATS``) chooses what is written per frame besides overlay.mp4/flow.mp4.
+``segment_batch`` runs many videos with one network: OUT/<video stem>/ each, masks looked up by stem.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
 
 PARTIAL = ".partial"
-OUTPUT_NAMES = ("masks", "flow", "overlay.mp4", "flow.mp4", "alpha.mp4", PARTIAL)
+OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
+                "masks.json", PARTIAL)
 _QUEUE_FRAMES = 8  # frames decoded ahead / waiting to be written: bounded memory, enough to absorb jitter
 _POLL = 0.1  # seconds between checks for the other thread's failure while waiting on a queue
 
@@ -103,8 +107,8 @@ def _write_partial(out: Path, *, first: int, written: int, reason: str) -> None:
         "first_frame": first,
         "last_frame": last,
         "frames_written": written,
-        "note": (f"segflow segment did not finish: masks/{first:05d}.png .. masks/{last:05d}.png are complete; "
-                 "the mp4 files were not written" if written else
+        "note": (f"segflow segment did not finish: frames {first:05d} .. {last:05d} are complete (masks/, rgba/, "
+                 "objects/, flow/, as asked); the videos and masks.json were not written" if written else
                  "segflow segment is running or was stopped before the first frame was written"),
     }
     tmp = out / f"{PARTIAL}.tmp"
@@ -251,17 +255,23 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6, boxes=None) -> str:
+                  memory_frames: int = 6, boxes=None, formats=None) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``boxes`` [(x0, y0, x1, y1)], one object
-    each, turned into a mask by GrabCut); writes into ``out``; returns a one-line summary.
+    each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
+    ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
 
     Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
     written, and :class:`SegmentInterrupted` on KeyboardInterrupt once writing has begun."""
     from ..io import open_frames, read_mask
     from . import create_session
-    from .outputs import OutputWriter
+    from .outputs import OutputWriter, check_formats
 
     check_max_size(max_size)
+    formats = check_formats(formats)
+    if "alpha-video" in formats:
+        from ..io import alpha_codec
+
+        alpha_codec()  # the bundled ffmpeg can write alpha: refuse before anything runs
     out = Path(out)
     if (mask_path is None) == (not boxes):
         raise SegflowError("give the first frame's objects either as a mask file or as boxes, not both or neither")
@@ -300,7 +310,11 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
         if overwrite:
             remove_previous_outputs(out)
         _write_partial(out, first=start, written=0, reason="running")  # stays if the process is killed outright
-        writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start)
+        from ..io import ids_present
+
+        writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start,
+                              formats=formats, object_ids=ids_present(mask),
+                              info={"description": "segflow segment", "video": str(video), "first_frame": start})
     except BaseException:
         source.close()
         _left_behind(out, start, 0, created, interrupted=False)  # nothing written: leave nothing
@@ -397,18 +411,18 @@ def _left_behind(out: Path, start: int, written: int, created: bool, *, interrup
         last = start + written - 1
         # A frame whose writing was cut short may have its mask without its video frames: drop it,
         # so the masks are exactly frames start..last (the folder held no other masks: see check_output_folder).
-        for folder, suffix in (("masks", ".png"), ("flow", ".flo")):
-            for p in (out / folder).glob(f"*{suffix}"):
-                if p.stem.isdigit() and int(p.stem) > last:
+        for folder in _frame_folders(out):
+            for p in folder.iterdir():
+                if p.suffix in (".png", ".flo") and p.stem.isdigit() and int(p.stem) > last:
                     p.unlink(missing_ok=True)
         _write_partial(out, first=start, written=written, reason="interrupted" if interrupted else "error")
         msg = (f"interrupted after frame {last}; partial result in {out} ({out / PARTIAL} marks it)" if interrupted
                else f"frames {start}..{last} are in {out} ({out / PARTIAL} marks the partial result)")
         return SegmentInterrupted(msg, out=out, last_frame=last)
     (out / PARTIAL).unlink(missing_ok=True)
-    for name in ("masks", "flow"):
+    for folder in [*_frame_folders(out), out / "objects"]:
         try:
-            (out / name).rmdir()  # empty: this run made it
+            folder.rmdir()  # empty: this run made it
         except OSError:
             pass
     if created:
@@ -420,6 +434,16 @@ def _left_behind(out: Path, start: int, written: int, created: bool, *, interrup
                               out=out, last_frame=None)
 
 
+def _frame_folders(out: Path) -> list[Path]:
+    """The folders of per-frame files a run writes: masks/, rgba/, flow/, objects/<id>/ (those that exist)."""
+    from .outputs import FRAME_FOLDERS
+
+    folders = [out / name for name in FRAME_FOLDERS if (out / name).is_dir()]
+    if (out / "objects").is_dir():
+        folders += sorted(p for p in (out / "objects").iterdir() if p.is_dir() and p.name.isdigit())
+    return folders
+
+
 def _progress(enabled: bool, total):
     """The progress bar, on stderr (stdout carries only the summary line)."""
     from rich.console import Console
@@ -427,3 +451,117 @@ def _progress(enabled: bool, total):
 
     return Progress(TextColumn("segment"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[fps]:.1f} frames/s"),
                     TimeRemainingColumn(), disable=not enabled, transient=False, console=Console(stderr=True))
+
+
+# --- batches -----------------------------------------------------------------------------------
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'K/N' -> (K, N) with 0 <= K < N: this machine takes every N-th video from the K-th (0-based)."""
+    try:
+        k, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ArgumentError("shard", text, "expected K/N, e.g. 0/4 (the K-th of N shards, K from 0)") from None
+    if n < 1 or not 0 <= k < n:
+        raise ArgumentError("shard", text, f"K must be in 0..N-1 and N at least 1 (got K={k}, N={n})",
+                            fix="e.g. 0/4 .. 3/4 for four shards")
+    return k, n
+
+
+def video_stem(video) -> str:
+    """The name of a video's output folder and mask: a file's stem, a folder's name, a glob's folder."""
+    text = str(video)
+    path = Path(text)
+    if path.is_dir():
+        return path.resolve().name or "video"
+    if any(c in text for c in "*?[") and not path.exists():
+        parent = path.parent
+        while any(c in str(parent.name) for c in "*?["):
+            parent = parent.parent
+        return (parent.resolve().name if str(parent) not in ("", ".") else Path.cwd().name) or "video"
+    return path.stem
+
+
+def find_mask(mask_dir: Path, stem: str) -> Path:
+    """MASKS/<stem>/ (masks named by frame number) if it exists, else MASKS/<stem>.png."""
+    folder, file = Path(mask_dir) / stem, Path(mask_dir) / f"{stem}.png"
+    if folder.is_dir():
+        return folder
+    if file.is_file():
+        return file
+    raise SegflowError(f"no mask for {stem}: expected {file} or a folder {folder}{os.sep} of masks named by frame number")
+
+
+class BatchResult:
+    """One video of a batch: ``summary`` (the one-line summary) when it worked, else ``error``."""
+
+    def __init__(self, video, stem: str, out: Path, summary: str | None = None, error: BaseException | None = None):
+        self.video, self.stem, self.out, self.summary, self.error = video, stem, out, summary, error
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def line(self, *, cli: bool = False) -> str:
+        """One line for this video: its summary, or what went wrong."""
+        if self.ok:
+            return f"{self.stem}: {self.summary}"
+        exc = self.error
+        if isinstance(exc, SegflowError):
+            text = exc.for_cli() if cli else str(exc)
+        else:  # an unexpected failure: its type and first line, the others go on
+            text = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".rstrip(": ")
+        return f"{self.stem}: {' '.join(text.split())}"
+
+
+def plan_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1)) -> list[tuple[str, str, Path]]:
+    """[(video, stem, OUT/stem)] for this shard; SegflowError for a bad mask folder or clashing stems."""
+    mask_dir, out = Path(mask_dir), Path(out)
+    if not mask_dir.is_dir():
+        raise ArgumentError("mask_dir", str(mask_dir), "is not a folder",
+                            fix="give the folder holding <video stem>.png or <video stem>/ for each video")
+    k, n = shard
+    if n < 1 or not 0 <= k < n:
+        raise ArgumentError("shard", f"{k}/{n}", "K must be in 0..N-1 and N at least 1")
+    videos = [str(v) for v in videos]
+    if not videos:
+        raise SegflowError("no videos given")
+    stems = [video_stem(v) for v in videos]
+    seen: dict[str, str] = {}
+    for v, s in zip(videos, stems):
+        if s in seen:
+            raise SegflowError(f"{seen[s]} and {v} would both write to {out / s}; rename one (outputs and masks go by stem)")
+        seen[s] = v
+    return [(v, s, out / s) for v, s in list(zip(videos, stems))[k::n]]
+
+
+def segment_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1), model=None, **options):
+    """Segment several videos with one network, yielding a :class:`BatchResult` per video as it ends.
+
+    Each video writes OUT/<stem>/ from the mask MASKS/<stem>.png or the folder MASKS/<stem>/ (see
+    :func:`find_mask`); ``shard`` (K, N) keeps every N-th video from the K-th. A video that fails is
+    reported in its result and the others go on; Ctrl-C stops the batch (``SegmentInterrupted``).
+    ``options``: as :func:`segment_video` (``method``, ``weights``, ``formats``, ...)."""
+    jobs = plan_batch(videos, mask_dir, out, shard=shard)
+    if not jobs:
+        return
+    options.pop("boxes", None)
+    method = options.get("method", "segflow")
+    check_max_size(options.get("max_size", 512))
+    if "formats" in options:
+        from .outputs import check_formats
+
+        options["formats"] = check_formats(options["formats"])
+    if model is None and method in ("segflow", "propagate"):
+        from ..weights import load_model
+
+        model, _, _ = load_model(options.get("weights", "segflow-lite"))  # once for the whole batch
+    for video, stem, dest in jobs:
+        try:
+            summary = segment_video(video, find_mask(mask_dir, stem), dest, model=model, **options)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported in one line; the other videos go on
+            yield BatchResult(video, stem, dest, error=exc)
+            continue
+        yield BatchResult(video, stem, dest, summary=summary)
