@@ -78,6 +78,7 @@ def test_coco_decodes_to_exactly_the_png_masks(run_all):
     doc = json.loads((out / "masks.json").read_text())
     assert sorted(img["id"] for img in doc["images"]) == list(range(2, 10))
     assert sorted(c["id"] for c in doc["categories"]) == [1, 2]
+    assert doc["info"]["scene_cuts"] == [] and doc["info"]["first_frame"] == 2
     coco = COCO(str(out / "masks.json"))  # any COCO tool reads it
     seen = 0
     for number in range(2, 10):
@@ -154,7 +155,7 @@ def test_output_writer_exact_rgba_and_objects_from_results(tmp_path):
         frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         mask = rng.choice([0, 1, 3, 4 if i == 2 else 0], (h, w)).astype(np.uint8)
         alpha = rng.random((h, w)).astype(np.float32)
-        res = SimpleNamespace(index=i, mask=mask, alpha=alpha, flow=None)
+        res = SimpleNamespace(index=i, mask=mask, alpha=alpha, flow=None, cut=i == 1)
         writer.write(frame, res)
         frames.append(frame)
         results.append(res)
@@ -169,6 +170,7 @@ def test_output_writer_exact_rgba_and_objects_from_results(tmp_path):
     assert sorted(p.name for p in (tmp_path / "objects" / "4").iterdir()) == ["00009.png"]  # from where it appears
     from segflow_cli.io import read_coco_masks
 
+    assert json.loads((tmp_path / "masks.json").read_text())["info"]["scene_cuts"] == [8]
     coco = read_coco_masks(tmp_path / "masks.json")
     assert sorted(coco) == [7, 8, 9]
     for i, res in enumerate(results):

@@ -6,7 +6,8 @@ Per frame (NNNNN is the input frame number), as ``formats`` asks:
 * ``rgba``: OUT/rgba/NNNNN.png, the frame as an RGBA cut-out, alpha = round(255 * soft foreground probability);
 * ``alpha-video``: OUT/alpha.webm (VP9, yuva420p) or OUT/alpha.mov (ProRes 4444 where the bundled ffmpeg has
   no libvpx-vp9): the same cut-outs as a video with a real alpha channel;
-* ``coco``: OUT/masks.json, COCO-style instances (RLE per object per frame; see ``io.coco``);
+* ``coco``: OUT/masks.json, COCO-style instances (RLE per object per frame; see ``io.coco``), with the
+  frames that follow a hard scene cut in ``info.scene_cuts``;
 * ``objects``: OUT/objects/<id>/NNNNN.png, one binary (0/255) mask folder per object id.
 
 Always: OUT/overlay.mp4 (masks over the video) and OUT/flow.mp4 (colour wheel, one normalisation for
@@ -114,10 +115,13 @@ class OutputWriter:
         self._pending: list[np.ndarray] = []
         self.max_flow: float | None = None
         self.count = 0
+        self.cuts: list[int] = []  # input frame numbers that follow a hard scene cut (masks.json info.scene_cuts)
 
     def write(self, frame: np.ndarray, res: FrameResult) -> None:
         number = self.first_index + self.count
         name = f"{number:05d}.png"
+        if getattr(res, "cut", False):
+            self.cuts.append(number)
         if "png" in self.formats:
             write_mask(self.out / "masks" / name, res.mask)
         flow = res.flow if res.flow is not None else np.zeros((*res.mask.shape, 2), np.float32)
@@ -171,4 +175,5 @@ class OutputWriter:
         if error is not None:
             raise error
         if ok and coco is not None:
+            coco.info["scene_cuts"] = list(self.cuts)
             coco.close()
