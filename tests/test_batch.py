@@ -102,7 +102,7 @@ def test_bad_shard_is_one_line(batch, tmp_path, shard):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["v0.mp4", "v1.mp4", "--mask", "m.png"], "--mask and --box are for one video"),
+    (["v0.mp4", "v1.mp4", "--mask", "m.png"], "--mask, --box and --point are for one video"),
     (["v0.mp4", "v1.mp4"], "2 videos need --mask-dir"),
     (["v0.mp4", "--mask", "m.png", "--shard", "0/2"], "--shard splits a batch"),
 ])

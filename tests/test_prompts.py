@@ -77,3 +77,27 @@ def test_a_mask_folder_adds_objects_at_later_frames(tmp_path):
     res = runner.invoke(app, ["segment", str(tmp_path / "frames"), "--mask", str(tmp_path / "masks"), "--start", "3",
                               "--out", str(tmp_path / "out2")])
     assert res.exit_code == 2 and "00003.png" in res.output and "Traceback" not in res.output
+
+
+def test_segment_with_a_point_inside_each_object(tmp_path):
+    """--point X,Y: the network's features around the click seed GrabCut (distinct objects here)."""
+    import cv2
+    import scipy.ndimage as ndi
+
+    from segflow_cli.data.reentry import two_object_clip
+
+    frames, masks = two_object_clip(size=(256, 160), frames=6, enters=0)
+    (tmp_path / "frames").mkdir()
+    for t, f in enumerate(frames):
+        cv2.imwrite(str(tmp_path / "frames" / f"{t:05d}.png"), f[..., ::-1])
+    args = []
+    for oid in (1, 2):
+        d = ndi.distance_transform_edt(masks[0] == oid)
+        y, x = np.unravel_index(d.argmax(), d.shape)
+        args += ["--point", f"{x},{y}"]
+    res = runner.invoke(app, ["segment", str(tmp_path / "frames"), *args, "--out", str(tmp_path / "out"), "--max-size", "256"])
+    assert res.exit_code == 0, res.output
+    first = read_mask(tmp_path / "out" / "masks" / "00000.png")
+    assert region_similarity(masks[0] == 1, first == 1) >= 0.8 and region_similarity(masks[0] == 2, first == 2) >= 0.6
+    res = runner.invoke(app, ["segment", str(tmp_path / "frames"), "--point", "900,10", "--out", str(tmp_path / "o2")])
+    assert res.exit_code == 2 and "outside" in res.output and not (tmp_path / "o2").exists()

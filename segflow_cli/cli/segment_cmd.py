@@ -41,6 +41,7 @@ def segment_command(
     video: Annotated[list[str], typer.Argument(help="video file, folder of frames, or glob pattern; several (with --mask-dir): a batch, each one video", metavar="VIDEO...", show_default=False)],
     mask: Annotated[Optional[Path], typer.Option("--mask", help="first-frame mask PNG (binary, DAVIS palette ids, or RGB colours), or a folder of masks named by frame number (00000.png, 00010.png, ...: later ones add the objects that enter there)")] = None,
     box: Annotated[Optional[list[str]], typer.Option("--box", help="X0,Y0,X1,Y1 of an object in the first frame (pixels), instead of --mask; repeat for more objects (ids 1, 2, ... in order)")] = None,
+    point: Annotated[Optional[list[str]], typer.Option("--point", help="X,Y: a click inside an object in the first frame, instead of --mask; repeat for more objects (ids 1, 2, ... in order; boxes are more reliable)")] = None,
     mask_dir: Annotated[Optional[Path], typer.Option("--mask-dir", help="batch: the folder of masks, MASKS/<video stem>.png or MASKS/<video stem>/ (masks named by frame number); outputs go to OUT/<video stem>/")] = None,
     shard: Annotated[Optional[str], typer.Option("--shard", help="K/N: take every N-th video of the batch from the K-th (K from 0), e.g. $SLURM_ARRAY_TASK_ID/4")] = None,
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
@@ -71,15 +72,15 @@ def segment_command(
 
     formats = check_formats(fmt)
     batch = mask_dir is not None or len(video) > 1
-    if batch and (mask is not None or box):
-        fail("--mask and --box are for one video; for a batch give --mask-dir MASKS/ (MASKS/<video stem>.png or MASKS/<video stem>/)")
+    if batch and (mask is not None or box or point):
+        fail("--mask, --box and --point are for one video; for a batch give --mask-dir MASKS/ (MASKS/<video stem>.png or MASKS/<video stem>/)")
     if len(video) > 1 and mask_dir is None:
         fail(f"{len(video)} videos need --mask-dir MASKS/ (MASKS/<video stem>.png or MASKS/<video stem>/ for each)")
     if shard is not None and not batch:
         fail("--shard splits a batch: give --mask-dir MASKS/ (and the videos)")
     shard_kn = parse_shard(shard) if shard is not None else (0, 1)
-    if not batch and (mask is None) == (not box):
-        fail("give the first frame's objects with --mask FILE or with --box X0,Y0,X1,Y1 (one of the two)")
+    if not batch and sum((mask is not None, bool(box), bool(point))) != 1:
+        fail("give the first frame's objects with one of --mask FILE, --box X0,Y0,X1,Y1 or --point X,Y")
     setup_threads(threads)
     options = dict(start=start, method=method, finetune_steps=finetune_steps, max_size=max_size, save_flow=save_flow,
                    alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
@@ -87,11 +88,12 @@ def segment_command(
     if batch:
         _run_batch(video, mask_dir, out, shard_kn, options)
         return
-    from ..inference.prompts import parse_box
+    from ..inference.prompts import parse_box, parse_point
     from ..inference.segment import segment_video
 
     with sigterm_as_interrupt():
-        summary = segment_video(video[0], mask, out, boxes=[parse_box(b) for b in box] if box else None, **options)
+        summary = segment_video(video[0], mask, out, boxes=[parse_box(b) for b in box] if box else None,
+                                points=[parse_point(p) for p in point] if point else None, **options)
     typer.echo(summary)
 
 

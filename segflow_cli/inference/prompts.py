@@ -58,3 +58,55 @@ def mask_from_boxes(frame: np.ndarray, boxes, *, iterations: int = 5, max_side: 
             fg[y0:y1, x0:x1] = True
         out[fg] = oid
     return out
+
+
+def parse_point(text: str) -> tuple[int, int]:
+    """'X,Y' -> ints, with a one-line error naming the point."""
+    try:
+        x, y = (int(round(float(v))) for v in text.split(","))
+    except ValueError:
+        raise SegflowError(f"point {text!r}: expected X,Y in pixels of the first frame, e.g. 240,160") from None
+    return x, y
+
+
+def mask_from_points(frame: np.ndarray, points, embed, *, similarity: float = 0.75, iterations: int = 5,
+                     max_side: int = 640) -> np.ndarray:
+    """frame (H, W, 3) uint8 RGB, points [(x, y)] (a positive click inside each object) -> (H, W) uint8
+    ids 1..len(points).
+
+    ``embed(frame) -> (C, h, w)`` unit-norm features (the network's memory key). The cells whose
+    features resemble the clicked cell's (cosine >= ``similarity``) and connect to it are the
+    object's probable region; GrabCut, initialised with the click as certain foreground, that region
+    as probable foreground and the rest as probable background, cuts it along the image's edges."""
+    import torch
+
+    full_h, full_w = frame.shape[:2]
+    for x, y in points:
+        if not (0 <= x < full_w and 0 <= y < full_h):
+            raise SegflowError(f"point {x},{y} lies outside the {full_w}x{full_h} frame; give X,Y in pixels of the first frame")
+    scale = min(1.0, max_side / max(full_h, full_w))
+    small = cv2.resize(frame, (round(full_w * scale), round(full_h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+    h, w = small.shape[:2]
+    emb = embed(small)
+    if isinstance(emb, torch.Tensor):
+        emb = emb.float().cpu().numpy()
+    c, eh, ew = emb.shape
+    out = np.zeros((h, w), np.uint8)
+    bgr = np.ascontiguousarray(small[..., ::-1])
+    for oid, (x, y) in enumerate(points, start=1):
+        sx, sy = min(w - 1, int(x * scale)), min(h - 1, int(y * scale))
+        cx, cy = min(ew - 1, sx * ew // w), min(eh - 1, sy * eh // h)
+        sim = np.tensordot(emb[:, cy, cx], emb, axes=(0, 0))  # (eh, ew)
+        region = (sim >= similarity).astype(np.uint8)
+        _, labels = cv2.connectedComponents(region, connectivity=8)
+        region = (labels == labels[cy, cx]).astype(np.uint8)
+        region = cv2.resize(region, (w, h), interpolation=cv2.INTER_NEAREST)
+        gc = np.where(region > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+        cv2.circle(gc, (sx, sy), max(2, min(h, w) // 60), int(cv2.GC_FGD), -1)
+        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+        fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
+        _, labels = cv2.connectedComponents(fg, connectivity=8)
+        fg = labels == labels[sy, sx]  # the piece holding the click
+        out[fg & (out == 0)] = oid
+    return cv2.resize(out, (full_w, full_h), interpolation=cv2.INTER_NEAREST) if scale < 1 else out

@@ -251,12 +251,33 @@ def _mask_folder(folder: Path, start: int, size):
     return first, later
 
 
+def _embedder(session, model, max_size: int):
+    """frame -> (C, h, w) unit-norm trunk embedding: the session's network, or the shipped one when the
+    method has none (dis-warp)."""
+    from . import PairRunner, internal_size
+
+    runner = session.runner
+    if runner is None:
+        if model is None:
+            from ..weights import load_model
+
+            model, _, _ = load_model()
+        runner = PairRunner(model, device="cpu")
+
+    def embed(img):
+        h, w = img.shape[:2]
+        return runner.embed(runner.prepare(img, internal_size(w, h, max_size)))[0]
+
+    return embed
+
+
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segflow", finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6, boxes=None, formats=None) -> str:
-    """Segment ``video`` from the first-frame ``mask_path`` (or ``boxes`` [(x0, y0, x1, y1)], one object
+                  memory_frames: int = 6, boxes=None, formats=None, points=None) -> str:
+    """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
+    object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
 
@@ -273,8 +294,8 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
 
         alpha_codec()  # the bundled ffmpeg can write alpha: refuse before anything runs
     out = Path(out)
-    if (mask_path is None) == (not boxes):
-        raise SegflowError("give the first frame's objects either as a mask file or as boxes, not both or neither")
+    if sum(x is not None and x is not False and x != [] for x in (mask_path, boxes or None, points or None)) != 1:
+        raise SegflowError("give the first frame's objects as one of: a mask file, boxes or points")
     if mask_path is not None:
         mask_path = Path(mask_path)
         if not mask_path.exists():
@@ -286,21 +307,31 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segfl
             mask, later = _mask_folder(mask_path, start, source.size)
         elif mask_path is not None:
             mask = read_mask(mask_path)
-        else:
+        elif boxes:
             from .prompts import mask_from_boxes
 
             with open_frames(video, start=start) as peek:
                 mask = mask_from_boxes(next(iter(peek)), boxes)
             mask_path = Path("the boxes")
+        else:
+            from .prompts import mask_from_points
+
+            session = create_session(method=method, weights=weights, device=device, precision=precision,
+                                     max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
+                                     memory_frames=memory_frames)
+            with open_frames(video, start=start) as peek:
+                mask = mask_from_points(next(iter(peek)), points, _embedder(session, model, max_size))
+            mask_path = Path("the points")
         w, h = source.size
         if mask.shape != (h, w) and mask_path is not None and mask_path.is_file():
             mask = _fit_mask(mask, (w, h), f"the mask {mask_path.name}")
         if not mask.any():
             raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
-        check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes else (video, mask_path))
-        session = create_session(method=method, weights=weights, device=device, precision=precision,
-                                 max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
-                                 memory_frames=memory_frames)
+        check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes or points else (video, mask_path))
+        if not points:
+            session = create_session(method=method, weights=weights, device=device, precision=precision,
+                                     max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
+                                     memory_frames=memory_frames)
         created = not out.exists()
         _check_writable(out)
     except BaseException:
@@ -546,6 +577,7 @@ def segment_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1), mod
     if not jobs:
         return
     options.pop("boxes", None)
+    options.pop("points", None)
     method = options.get("method", "segflow")
     check_max_size(options.get("max_size", 512))
     if "formats" in options:
