@@ -409,6 +409,10 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
     (out / PARTIAL).unlink(missing_ok=True)
     dt = t_end - t0 - ft
     tail = f", plus {ft:.1f} s fine-tuning ({finetune_steps} steps)" if finetune_steps else ""
+    cuts = [start + c for c in getattr(session, "cuts", [])]
+    if cuts:
+        shown = ", ".join(str(c) for c in cuts[:8]) + (", ..." if len(cuts) > 8 else "")
+        tail += f"; {len(cuts)} scene cut{'s' if len(cuts) > 1 else ''} before frame{'s' if len(cuts) > 1 else ''} {shown}"
     return f"{n} frames {w}x{h} in {dt:.1f} s ({fps:.1f} frames/s{tail}) -> {out}{os.sep}"
 
 
