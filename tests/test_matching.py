@@ -150,7 +150,7 @@ def test_session_matches_against_the_annotated_frame(monkeypatch):
     frames = [np.random.default_rng(i).integers(0, 255, (64, 96, 3), dtype=np.uint8) for i in range(3)]
     mask = np.zeros((64, 96), np.uint8)
     mask[10:30, 10:40], mask[40:60, 50:90] = 1, 2
-    list(VideoSession(runner).propagate(frames, first_mask=mask))
+    list(VideoSession(runner, method="segflow").propagate(frames, first_mask=mask))
     assert len(seen) == 2 and seen[0] is seen[1] and seen[0].objects == 2
     first = runner.prepare(frames[0], (96, 64))[1]
     expected = runner.model.encode_reference(first, torch.stack([torch.from_numpy(mask == i).float() for i in (1, 2)])[None])

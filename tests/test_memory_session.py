@@ -125,3 +125,17 @@ def test_across_a_hard_cut_nothing_bleeds_and_the_object_is_found_when_its_shot_
     assert session.cuts == [10, 20] and [r.index for r in res if r.cut] == [10, 20]
     assert max((r.mask != 0).mean() for r in res[10:20]) <= 0.02
     assert np.mean([region_similarity(masks[t] == 1, res[t].mask == 1) for t in range(20, 30)]) >= 0.6
+
+
+def test_propagate_is_the_default_and_still_gives_the_networks_flow(shipped):
+    frames, masks = reentry_clip(size=(96, 64), visible=3, hidden=0, after=0)
+    session = create_session(model=shipped, max_size=96)
+    assert session.method == "propagate"
+    res = list(session.propagate(list(frames), first_mask=masks[0]))
+    assert res[1].flow is not None and res[1].flow.shape == (64, 96, 2)
+    import pytest
+
+    from segflow_cli.errors import SegflowError
+
+    with pytest.raises(SegflowError, match="method segflow"):
+        create_session(model=shipped, finetune_steps=3)

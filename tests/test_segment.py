@@ -54,11 +54,11 @@ def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
 
 def test_session_and_cli_give_identical_masks(clip, tmp_path):
     d, scene = clip
-    assert _segment(d, tmp_path / "cli", "--finetune-steps", "3").exit_code == 0
+    assert _segment(d, tmp_path / "cli", "--method", "segflow", "--finetune-steps", "3").exit_code == 0
     from segflow_cli.weights import load_model
 
     model, _, _ = load_model(str(d / "tiny.safetensors"))
-    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=3)  # fine-tuning is seeded
+    session = create_session(method="segflow", model=model, max_size=96, device="cpu", finetune_steps=3)  # fine-tuning is seeded
     for res in session.propagate(open_frames(d / "clip.mp4"), first_mask=read_mask(d / "mask.png")):
         assert np.array_equal(res.mask, read_mask(tmp_path / "cli" / "masks" / f"{res.index:05d}.png"))
 
@@ -138,7 +138,7 @@ def test_finetuning_changes_the_network_and_every_video_starts_fresh(clip):
 
     model, _, _ = load_model(str(d / "tiny.safetensors"))
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    session = create_session(model=model, max_size=96, device="cpu", finetune_steps=3)
+    session = create_session(method="segflow", model=model, max_size=96, device="cpu", finetune_steps=3)
     frames = list(open_frames(d / "clip.mp4"))
     first = [r.mask for r in session.propagate(frames, first_mask=scene.masks[0])]
     assert session.finetune_seconds > 0

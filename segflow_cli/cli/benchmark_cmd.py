@@ -35,7 +35,7 @@ def davis_command(
     year: Annotated[str, typer.Option("--year", help="2016 (one object, binarised) or 2017 (object ids)")] = "2016",
     split: Annotated[str, typer.Option("--split", help="val, train or all (from ImageSets/<year>/)")] = "val",
     sequences: Annotated[Optional[str], typer.Option("--sequences", help="comma-separated subset, e.g. blackswan,cows")] = None,
-    method: Annotated[str, typer.Option("--method", help="segflow (joint network with memory), propagate (memory readout alone) or dis-warp (classical baseline)")] = "segflow",
+    method: Annotated[str, typer.Option("--method", help="propagate (default: memory readout over the network's trunk embedding), segflow (readout refined by the joint network's decoder) or dis-warp (classical baseline)")] = "propagate",
     memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one")] = 6,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame")] = 0,

@@ -8,7 +8,7 @@ from .session import FrameResult, VideoSession
 DEFAULT_MAX_SIZE = 512
 
 
-def create_session(*, method: str = "segflow", weights: str = "segflow-lite", device: str = "auto",
+def create_session(*, method: str = "propagate", weights: str = "segflow-lite", device: str = "auto",
                    precision: str = "fp32", max_size: int = DEFAULT_MAX_SIZE, finetune_steps: int = 0,
                    compute_flow: bool = True, model=None, memory: bool = True, memory_frames: int = 6,
                    memory_every: int = 1) -> VideoSession:

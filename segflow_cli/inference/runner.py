@@ -34,6 +34,7 @@ class PairResult:
     flow: torch.Tensor
     embedding: torch.Tensor | None = None
     positions: torch.Tensor | None = None
+    readout: torch.Tensor | None = None
 
 
 class PairRunner:
@@ -81,7 +82,7 @@ class PairRunner:
             out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
         opt = lambda x: None if x is None else x.float()  # noqa: E731
         return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float(), embedding=opt(out.embedding),
-                          positions=opt(out.positions))
+                          positions=opt(out.positions), readout=opt(out.readout))
 
     @torch.inference_mode()
     def embed(self, a: tuple[np.ndarray, torch.Tensor]) -> torch.Tensor:

@@ -271,7 +271,7 @@ def _embedder(session, model, max_size: int):
     return embed
 
 
-def segment_video(video, mask_path, out, *, start: int = 0, method: str = "segflow", finetune_steps: int = 0,
+def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propagate", finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
@@ -582,7 +582,7 @@ def segment_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1), mod
         return
     options.pop("boxes", None)
     options.pop("points", None)
-    method = options.get("method", "segflow")
+    method = options.get("method", "propagate")
     check_max_size(options.get("max_size", 512))
     if "formats" in options:
         from .outputs import check_formats

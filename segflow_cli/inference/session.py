@@ -54,9 +54,9 @@ class VideoSession:
     one frame in so many; memory=False: the network without memory (the flow-warped prior only).
     """
 
-    def __init__(self, runner: PairRunner | None, *, method: str = "segflow", max_size: int = 512,
+    def __init__(self, runner: PairRunner | None, *, method: str = "propagate", max_size: int = 512,
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
-                 memory_frames: int = 6, memory_every: int = 1) -> None:
+                 memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
@@ -64,9 +64,14 @@ class VideoSession:
         if memory_frames < 0 or memory_every < 1:
             raise SegflowError(f"memory_frames must be >= 0 and memory_every >= 1 (got {memory_frames}, {memory_every})")
         self.use_memory = bool(memory) and method != "dis-warp" and runner is not None and runner.supports_memory
+        if method == "propagate" and finetune_steps:
+            raise SegflowError("finetune_steps trains the decoder, which method propagate does not use; use method segflow")
         if method == "propagate" and not self.use_memory:
             raise SegflowError("method propagate needs a network with a memory embedding (segflow-lite weights)")
         self.memory_frames, self.memory_every = int(memory_frames), int(memory_every)
+        if not 0.0 <= readout_weight <= 1.0:
+            raise SegflowError(f"readout_weight={readout_weight}: must lie in [0, 1]")
+        self.readout_weight = float(readout_weight)
         self.runner, self.method, self.max_size = runner, method, int(max_size)
         self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
         self.finetune_seconds = 0.0
@@ -174,11 +179,15 @@ class VideoSession:
             up = torch.nn.functional.interpolate(read[None], size=(self.size[1], self.size[0]), mode="bilinear",
                                                  align_corners=False)[0]
             allp = up / up.sum(0, keepdim=True).clamp_min(1e-6)
+            prev = self._prev
             self._probs, self._prev = allp[1:], cur
             self.index += 1
             self.memory.consider(self.index, key, read)
             ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
-            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=None, cut=cut)
+            flow_np = None
+            if self.compute_flow:  # the joint network's flow for the outputs (masks do not need it)
+                flow_np = resize_flow(self.runner.run(cur, prev).flow, self.width, self.height)
+            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
         if self.method == "segflow":
             mem = self.memory.state() if self.memory is not None else None
             out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference, memory=mem)
@@ -186,6 +195,10 @@ class VideoSession:
             if self.memory is not None:
                 self.memory.set_positions(out.positions)
                 key = out.embedding[0]
+                if self.readout_weight > 0 and out.readout is not None:
+                    up = torch.nn.functional.interpolate(out.readout[:, 1:], size=probs.shape[-2:], mode="bilinear",
+                                                         align_corners=False)[0]
+                    probs = (1 - self.readout_weight) * probs + self.readout_weight * up
         else:
             from ..ops import backward_warp
             from ..classical import dis_flow
