@@ -101,3 +101,20 @@ def test_segment_with_a_point_inside_each_object(tmp_path):
     assert region_similarity(masks[0] == 1, first == 1) >= 0.8 and region_similarity(masks[0] == 2, first == 2) >= 0.6
     res = runner.invoke(app, ["segment", str(tmp_path / "frames"), "--point", "900,10", "--out", str(tmp_path / "o2")])
     assert res.exit_code == 2 and "outside" in res.output and not (tmp_path / "o2").exists()
+
+
+def test_the_python_session_starts_from_a_box_or_a_point():
+    import scipy.ndimage as ndi
+
+    from segflow_cli.data.reentry import two_object_clip
+    from segflow_cli.inference import create_session
+
+    frames, masks = two_object_clip(size=(256, 160), frames=4, enters=0)
+    session = create_session(max_size=256, compute_flow=False)
+    first = session.start(frames[0], box=_box(masks[0] == 1))
+    assert region_similarity(masks[0] == 1, first.mask == 1) >= 0.8 and session.object_ids == [1]
+    assert region_similarity(masks[1] == 1, session.step(frames[1]).mask == 1) >= 0.7
+    d = ndi.distance_transform_edt(masks[0] == 2)
+    y, x = np.unravel_index(d.argmax(), d.shape)
+    first = session.start(frames[0], point=(int(x), int(y)))
+    assert region_similarity(masks[0] == 2, first.mask == 1) >= 0.6

@@ -78,10 +78,23 @@ class VideoSession:
         self._pristine = None if runner is None else {k: v.clone() for k, v in runner.model.state_dict().items()}
         self.device = runner.device if runner is not None else torch.device("cpu")
 
-    def start(self, frame: np.ndarray, mask: np.ndarray) -> FrameResult:
-        """Begin a video at ``frame`` (H, W, 3) uint8 with its object-id ``mask`` (H, W)."""
+    def start(self, frame: np.ndarray, mask: np.ndarray | None = None, *, box=None, point=None) -> FrameResult:
+        """Begin a video at ``frame`` (H, W, 3) uint8 with its object-id ``mask`` (H, W), or with prompts:
+        ``box`` (x0, y0, x1, y1) or a list of them, ``point`` (x, y) or a list of them (one object each,
+        ids 1, 2, ...; see prompts.py). The mask made from a prompt is the first result's mask."""
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise SegflowError(f"frames must be (H, W, 3) RGB, got shape {frame.shape}")
+        if sum(x is not None for x in (mask, box, point)) != 1:
+            raise SegflowError("start needs exactly one of mask, box or point")
+        if box is not None:
+            from .prompts import mask_from_boxes
+
+            mask = mask_from_boxes(frame, [box] if np.isscalar(box[0]) else list(box))
+        elif point is not None:
+            from .prompts import mask_from_points
+
+            pts = [point] if np.isscalar(point[0]) else list(point)
+            mask = mask_from_points(frame, pts, self._embedder())
         if mask.shape != frame.shape[:2]:
             raise SegflowError(
                 f"mask is {mask.shape[1]}x{mask.shape[0]} but the frames are {frame.shape[1]}x{frame.shape[0]}; "
@@ -115,6 +128,17 @@ class VideoSession:
         self._hist = colour_histogram(self._prev[0])
         alpha = (mask != 0).astype(np.float32)
         return FrameResult(index=0, mask=mask.astype(np.uint8), alpha=alpha, flow=None)
+
+    def _embedder(self):
+        """frame -> (C, h, w) memory key at this session's internal size (for point prompts)."""
+        if self.runner is None or not self.runner.supports_memory:
+            raise SegflowError("point prompts need the network's embedding; use method segflow or propagate, or a box")
+
+        def embed(img):
+            h, w = img.shape[:2]
+            return self.runner.embed(self.runner.prepare(img, internal_size(w, h, self.max_size)))[0]
+
+        return embed
 
     def _prepare(self, frame: np.ndarray):
         if self.runner is not None:
