@@ -8,8 +8,8 @@ fp16 on a CPU is refused.
 
 ``configure_threads(threads)`` sets torch's intra-op threads: ``threads`` if given, otherwise the
 cores that are free now (the CPUs this process may use minus the load other processes put on
-them), so a busy machine does not get threads that spin against each other. The CLI also asks
-OpenMP to wait passively (``OMP_WAIT_POLICY=PASSIVE``, which must be set before torch loads).
+them), so a busy machine does not get threads that spin against each other. OpenMP's wait policy
+is left alone (passive waiting cost a third of the idle speed here; a user may still set it).
 
 Importing this module does not import torch (the CLI's --help and `info` stay fast).
 """
