@@ -55,6 +55,8 @@ class AlphaVideoWriter(VideoWriter):
     the alpha channel; ``path``'s suffix must be the one :func:`alpha_video_suffix` gives.
     Atomic (temporary file renamed on a clean close) and a context manager, as VideoWriter."""
 
+    channels, _kind = 4, " RGBA"  # VideoWriter.write checks (H, W, 4)
+
     def __init__(self, path: str | Path, *, fps: float, size: tuple[int, int], crf: int = 30) -> None:
         self.codec, suffix, self.pix_fmt = alpha_codec()
         path = Path(path)
@@ -77,25 +79,6 @@ class AlphaVideoWriter(VideoWriter):
             quality=None, macro_block_size=1, ffmpeg_log_level="error",
             output_params=[o.format(crf=self.crf) for o in options])
         self._gen.send(None)
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append one (H, W, 4) uint8 RGBA frame; the size must match."""
-        frame = np.asarray(frame)
-        w, h = self.size
-        if frame.shape != (h, w, 4):
-            raise FormatError(f"frame {self.frames_written} has shape {frame.shape} but {self.path.name} is "
-                              f"{w}x{h} RGBA: expected ({h}, {w}, 4)")
-        if frame.dtype != np.uint8:
-            raise FormatError(f"frames must be uint8, got {frame.dtype}")
-        if self._gen is None:
-            self._start()
-        try:
-            self._gen.send(np.ascontiguousarray(frame))
-        except OSError as err:
-            self._abort()
-            raise SegflowError(f"writing {self.path} failed: {str(err).splitlines()[0]}") from None
-        self.frames_written += 1
-
 
 def read_alpha_video(path: str | Path) -> np.ndarray:
     """Decode an alpha video back to (N, H, W, 4) uint8 RGBA (the whole video in memory: for checks

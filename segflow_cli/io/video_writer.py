@@ -50,15 +50,17 @@ class VideoWriter:
             ffmpeg_log_level="error", output_params=["-crf", str(self.crf), "-movflags", "+faststart"])
         self._gen.send(None)
 
+    channels, _kind = 3, ""  # a subclass for RGBA sets 4, " RGBA"
+
     def write(self, frame: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 RGB frame ((H, W) grey is replicated); size must match."""
+        """Append one (H, W, channels) uint8 frame ((H, W) grey is replicated for RGB); size must match."""
         frame = np.asarray(frame)
-        if frame.ndim == 2:
+        if frame.ndim == 2 and self.channels == 3:
             frame = np.repeat(frame[:, :, None], 3, axis=2)
         w, h = self.size
-        if frame.shape != (h, w, 3):
+        if frame.shape != (h, w, self.channels):
             raise FormatError(f"frame {self.frames_written} has shape {frame.shape} but {self.path.name} is "
-                              f"{w}x{h}: expected ({h}, {w}, 3)")
+                              f"{w}x{h}{self._kind}: expected ({h}, {w}, {self.channels})")
         if frame.dtype != np.uint8:
             raise FormatError(f"frames must be uint8, got {frame.dtype}")
         if self._gen is None:
