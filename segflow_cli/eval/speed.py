@@ -86,9 +86,9 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
     from ..policy import resolve_device
 
     if frames < 3:
-        from ..errors import SegflowError
+        from ..errors import ArgumentError
 
-        raise SegflowError(f"--frames {frames}: give at least 3 frames")
+        raise ArgumentError("frames", frames, "give at least 3 frames")
     dev = resolve_device(device)
     clip, mask = synthetic_frames(width, height, frames)
     if model is None:
