@@ -120,13 +120,11 @@ def info_command(
 
 
 def _summary(real: dict) -> str:
-    """'DAVIS J&F 44.8 (dis-warp 43.7); flow EPE 5.19 (dis 5.21)' from a card's real-data block."""
+    """'DAVIS J&F propagate 68.6, dis-warp 43.7; flow EPE 5.19 (dis 5.21)' from a card's real-data block."""
     parts = []
-    davis = real.get("davis2016_shared_8_sequences", {})
-    if "segflow" in davis:
-        base = {k: v for k, v in davis.items() if k != "segflow"}
-        extra = ", ".join(f"{k} {100 * v['J&F-Mean']:.1f}" for k, v in base.items())
-        parts.append(f"DAVIS J&F {100 * davis['segflow']['J&F-Mean']:.1f}" + (f" ({extra})" if extra else ""))
+    davis = {k: v for k, v in real.get("davis2016_shared_8_sequences", {}).items() if isinstance(v, dict) and "J&F-Mean" in v}
+    if davis:  # every method the card measured, the default first
+        parts.append("DAVIS J&F " + ", ".join(f"{k} {100 * v['J&F-Mean']:.1f}" for k, v in davis.items()))
     flow = real.get("flow_shared_pairs", {})
     if "segflow" in flow:
         extra = ", ".join(f"{k} {v['EPE']:.2f}" for k, v in flow.items() if k not in ("segflow", "command"))
