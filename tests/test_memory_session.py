@@ -139,3 +139,16 @@ def test_propagate_is_the_default_and_still_gives_the_networks_flow(shipped):
 
     with pytest.raises(SegflowError, match="method segflow"):
         create_session(model=shipped, finetune_steps=3)
+
+
+def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
+    """propagate's flow output comes from one trunk pass without the decoder, and is the same flow."""
+    from segflow_cli.inference import PairRunner
+
+    runner = PairRunner(shipped, device="cpu")
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    pa, pb = runner.prepare(a, (96, 64)), runner.prepare(np.roll(a, 3, 1), (96, 64))
+    flow, emb = runner.flow_and_embedding(pa, pb)
+    full = runner.run(pa, pb)
+    assert torch.equal(flow, full.flow) and torch.equal(emb, full.embedding)

@@ -85,6 +85,17 @@ class PairRunner:
                           positions=opt(out.positions), readout=opt(out.readout))
 
     @torch.inference_mode()
+    def flow_and_embedding(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) and a's memory key (1, C, h/8, w/8),
+        one trunk pass and no segmentation decoder."""
+        init = None
+        if self.uses_dis_init:
+            init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
+        with autocast(self.device, self.precision):
+            flow, emb = self.model.flow_and_embedding(a[1], b[1], flow_init=init)
+        return flow.float(), emb.float()
+
+    @torch.inference_mode()
     def embed(self, a: tuple[np.ndarray, torch.Tensor]) -> torch.Tensor:
         """A prepared frame -> its (1, C, h/8, w/8) memory key."""
         with autocast(self.device, self.precision):

@@ -198,7 +198,12 @@ class VideoSession:
             if self.memory is not None:
                 self.memory.clear_recent()
         if self.method == "propagate":
-            key = self.runner.embed(cur)[0]
+            flow = None
+            if self.compute_flow and hasattr(self.runner.model, "flow_and_embedding"):
+                flow, key = self.runner.flow_and_embedding(cur, self._prev)  # one trunk pass for both
+                key = key[0]
+            else:
+                key = self.runner.embed(cur)[0]
             read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
             up = torch.nn.functional.interpolate(read[None], size=(self.size[1], self.size[0]), mode="bilinear",
                                                  align_corners=False)[0]
@@ -210,7 +215,8 @@ class VideoSession:
             ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
             flow_np = None
             if self.compute_flow:  # the joint network's flow for the outputs (masks do not need it)
-                flow_np = resize_flow(self.runner.run(cur, prev).flow, self.width, self.height)
+                flow = flow if flow is not None else self.runner.run(cur, prev).flow
+                flow_np = resize_flow(flow, self.width, self.height)
             return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
         if self.method == "segflow":
             mem = self.memory.state() if self.memory is not None else None

@@ -89,6 +89,31 @@ class SegFlowLite(nn.Module):
         feats = self.trunk(padder.pad(image)[0])
         return embed(feats[1], feats[2])
 
+    def _trunk_and_flow(self, image1, image2, flow_init):
+        """The shared first half of a forward pass: padded inputs, trunk features of image1, the flow
+        branch (per-scale flows, level features, the full-resolution flow on the padded grid) and
+        image1's memory key."""
+        padder = InputPadder(image1.shape, stride=STRIDE)
+        im1, im2 = padder.pad(image1, image2)
+        b, _, hp, wp = im1.shape
+        init = None if flow_init is None else padder.pad(flow_init)[0]
+        trunk = dict(zip(LiteTrunk.strides, self.trunk(im1)))
+        pyr = self.flow_pyramid(torch.cat([im1, im2], dim=0))  # one pass for both frames
+        strides = [2 ** (i + 1) for i in range(len(pyr))]
+        f1 = {s: x[:b] for s, x in zip(strides, pyr)}
+        f2 = {s: x[b:] for s, x in zip(strides, pyr)}
+        flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
+        flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
+        flow = flow if init is None else init + flow
+        return padder, im1, trunk, flows, level_feats, flow, embed(trunk[8], trunk[16])
+
+    def flow_and_embedding(self, image1, image2, *, flow_init=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The flow image1 -> image2 (B, 2, H, W) and image1's memory key (B, C, Hp/8, Wp/8), without the
+        segmentation decoder (what a memory-only session needs for its flow output)."""
+        check_inputs(image1, image2, None, flow_init)
+        padder, _, _, _, _, flow, emb = self._trunk_and_flow(image1, image2, flow_init)
+        return padder.unpad(flow), emb
+
     def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None, reference=None,
                 memory: MemoryState | None = None) -> SegFlowOutput:
         check_inputs(image1, image2, prior, flow_init)
@@ -96,22 +121,9 @@ class SegFlowLite(nn.Module):
             if prior is not None:
                 raise ValueError("give either prior or prev_probs, not both")
             check_inputs(image1, image2, prev_probs)
-        padder = InputPadder(image1.shape, stride=STRIDE)
-        im1, im2 = padder.pad(image1, image2)
+        padder, im1, trunk, flows, level_feats, flow, emb = self._trunk_and_flow(image1, image2, flow_init)
         b, _, hp, wp = im1.shape
-        init = None if flow_init is None else padder.pad(flow_init)[0]
-
-        trunk = dict(zip(LiteTrunk.strides, self.trunk(im1)))
-        pyr = self.flow_pyramid(torch.cat([im1, im2], dim=0))  # one pass for both frames
-        strides = [2 ** (i + 1) for i in range(len(pyr))]
-        f1 = {s: x[:b] for s, x in zip(strides, pyr)}
-        f2 = {s: x[b:] for s, x in zip(strides, pyr)}
-        flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         fused = self.fusion.flow_to_seg(level_feats, dict(zip(self.flow_strides, flows)))
-        flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
-        flow = flow if init is None else init + flow
-
-        emb = embed(trunk[8], trunk[16])
         if prev_probs is not None:
             prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
         elif prior is not None:
