@@ -101,6 +101,16 @@ class PairRunner:
         with autocast(self.device, self.precision):
             return self.model.embed(a[1]).float()
 
+    def embedder(self, max_size: int):
+        """A callable frame (H, W, 3) uint8 -> its (C, h, w) memory key at the internal size for
+        ``max_size`` (what point prompts read)."""
+
+        def embed(img: np.ndarray) -> torch.Tensor:
+            h, w = img.shape[:2]
+            return self.embed(self.prepare(img, internal_size(w, h, max_size)))[0]
+
+        return embed
+
     @torch.inference_mode()
     def read_memory(self, key: torch.Tensor, memory) -> torch.Tensor:
         """Readout (V, h8, w8) of a key (C, h8, w8) from a MemoryState with the model's readout settings."""

@@ -254,7 +254,7 @@ def _mask_folder(folder: Path, start: int, size):
 def _embedder(session, model, max_size: int):
     """frame -> (C, h, w) unit-norm trunk embedding: the session's network, or the shipped one when the
     method has none (dis-warp)."""
-    from . import PairRunner, internal_size
+    from . import PairRunner
 
     runner = session.runner
     if runner is None:
@@ -263,12 +263,7 @@ def _embedder(session, model, max_size: int):
 
             model, _, _ = load_model()
         runner = PairRunner(model, device="cpu")
-
-    def embed(img):
-        h, w = img.shape[:2]
-        return runner.embed(runner.prepare(img, internal_size(w, h, max_size)))[0]
-
-    return embed
+    return runner.embedder(max_size)
 
 
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propagate", finetune_steps: int = 0,

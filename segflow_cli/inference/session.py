@@ -133,12 +133,7 @@ class VideoSession:
         """frame -> (C, h, w) memory key at this session's internal size (for point prompts)."""
         if self.runner is None or not self.runner.supports_memory:
             raise SegflowError("point prompts need the network's embedding; use method segflow or propagate, or a box")
-
-        def embed(img):
-            h, w = img.shape[:2]
-            return self.runner.embed(self.runner.prepare(img, internal_size(w, h, self.max_size)))[0]
-
-        return embed
+        return self.runner.embedder(self.max_size)
 
     def _prepare(self, frame: np.ndarray):
         if self.runner is not None:
