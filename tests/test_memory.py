@@ -107,3 +107,17 @@ def test_a_pixel_like_nothing_in_memory_reads_background():
     near = readout(mem.keys[0], mem, config=ReadoutConfig(radius=3, topk=5, tile=4))
     assert far[0].min() > 0.9  # ... yet a pixel resembling none of them reads background
     assert near[1].min() > 0.9  # a pixel found in memory keeps its label
+
+
+def test_labels_sit_on_the_padded_key_grid():
+    """A 64x36 frame is padded to 64x64 for the network (8x8 key cells, 28 rows of padding split
+    14/14): a label must land in the cell that holds its pixels, and come back in place."""
+    from segflow_cli.inference.memory import grid_to_frame, values_on_grid
+
+    allp = torch.zeros(2, 36, 64)
+    allp[0] = 1.0
+    allp[1, 2:10, 16:24], allp[0, 2:10, 16:24] = 1.0, 0.0  # padded rows 16..23: cell row 2, column 2
+    grid = values_on_grid(allp, (8, 8))
+    assert grid.shape == (2, 8, 8) and float(grid[1, 2, 2]) == 1.0 and float(grid[1].sum()) == 1.0
+    back = grid_to_frame(grid, (36, 64))
+    assert back.shape == (2, 36, 64) and float(back[1, 6, 20]) > 0.8 and float(back[1, 30, 20]) < 0.01

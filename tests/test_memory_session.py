@@ -152,3 +152,45 @@ def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
     flow, emb = runner.flow_and_embedding(pa, pb)
     full = runner.run(pa, pb)
     assert torch.equal(flow, full.flow) and torch.equal(emb, full.embedding)
+
+
+def _gated_from(shipped, bias: float):
+    """The shipped network with a fresh (untrained) output gate of the given bias."""
+    from segflow_cli.models import LiteConfig, SegFlowLite
+
+    model = SegFlowLite(config=LiteConfig(trunk_pretrained=False))
+    model.load_state_dict(shipped.state_dict(), strict=False)
+    with torch.no_grad():
+        model.seg_decoder.gate.bias.fill_(bias)
+    return model.eval()
+
+
+def test_with_its_gate_closed_the_network_is_the_readout_alone(shipped):
+    """output = logit(readout) + gate * correction: closed, segflow and propagate give the same masks
+    (two objects, so the aggregation has to keep the readout's joint distribution)."""
+    from segflow_cli.data.reentry import two_object_clip
+
+    frames, masks = two_object_clip(size=(160, 96), frames=8, enters=0)
+    gated = create_session(method="segflow", model=_gated_from(shipped, -30.0), max_size=160, compute_flow=False)
+    alone = create_session(method="propagate", model=shipped, max_size=160, compute_flow=False)
+    a = [r.mask for r in gated.propagate(list(frames), first_mask=masks[0])]
+    b = [r.mask for r in alone.propagate(list(frames), first_mask=masks[0])]
+    assert len(np.unique(masks[0])) == 3
+    assert max(float(np.mean(x != y)) for x, y in zip(a, b)) < 0.01
+    # an open gate lets the decoder change them
+    opened = create_session(method="segflow", model=_gated_from(shipped, 30.0), max_size=160, compute_flow=False)
+    c = [r.mask for r in opened.propagate(list(frames), first_mask=masks[0])]
+    assert max(float(np.mean(x != y)) for x, y in zip(c, b)) > 0.01
+
+
+def test_readout_aggregate_is_the_readout_when_uncorrected_and_the_sigmoid_for_one_object():
+    from segflow_cli.inference.aggregate import readout_aggregate
+
+    torch.manual_seed(0)
+    read = torch.softmax(torch.randn(3, 5, 6) * 2, 0).clamp(0.02, 0.98)
+    read = read / read.sum(0, keepdim=True)
+    logits = torch.logit(read[1:])
+    assert torch.allclose(readout_aggregate(logits, read, eps=1e-6), read, atol=1e-5)
+    one = torch.cat([1 - read[1:2], read[1:2]])
+    z = torch.randn(1, 5, 6)
+    assert torch.allclose(readout_aggregate(z, one, eps=1e-6)[1], torch.sigmoid(z[0]), atol=1e-5)

@@ -19,6 +19,18 @@ def soft_aggregate(probs: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     return torch.softmax(torch.log(allp / (1 - allp)), dim=0)
 
 
+def readout_aggregate(logits: torch.Tensor, read: torch.Tensor, eps: float = 0.01) -> torch.Tensor:
+    """(K, h, w) gated-correction logits (logit(read[k + 1]) + correction, see SegFlowOutput.readout_full)
+    and the (K+1, h, w) readout -> (K+1, h, w) normalised [background, objects]: the readout's own
+    joint distribution with each object's odds scaled by its correction, so a closed gate gives back
+    the readout exactly (soft_aggregate would re-derive the background from independent objects).
+    For K = 1 this is sigmoid(logits), the probability the network is trained on. ``eps`` is the
+    model's clamp of the readout."""
+    r = read.clamp(eps, 1 - eps)
+    scores = torch.cat([torch.log(r[:1]), logits + torch.log1p(-r[1:])], dim=0)
+    return torch.softmax(scores, dim=0)
+
+
 def ids_to_onehot(mask: np.ndarray, object_ids: list[int], size: tuple[int, int] | None = None) -> torch.Tensor:
     """(H, W) uint8 id map -> (K, h, w) float one-hot of ``object_ids``, area-resized to ``size`` (w, h)."""
     onehot = torch.from_numpy(np.stack([(mask == i) for i in object_ids]).astype(np.float32))

@@ -17,11 +17,41 @@ import torch.nn.functional as F
 from ..models.memory import MemoryState, identity_positions
 
 
+KEY_STRIDE = 8  # the keys' grid: stride 8 of the network's padded input (ops.InputPadder, stride 32)
+
+
+def _grid_pads(size: tuple[int, int], grid: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) padding from an (H, W) frame to the padded frame under ``grid``,
+    split as the network's InputPadder splits it; ValueError if the grid does not cover the frame."""
+    (h, w), (gh, gw) = size, grid
+    ph, pw = gh * KEY_STRIDE - h, gw * KEY_STRIDE - w
+    if not (0 <= ph < 32 and 0 <= pw < 32):
+        raise ValueError(f"a {w}x{h} frame does not match a {gw}x{gh} key grid (stride {KEY_STRIDE} of its padded size)")
+    return pw // 2, pw - pw // 2, ph // 2, ph - ph // 2
+
+
 def values_on_grid(allp: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    """(V, H, W) normalised probabilities -> (V, h, w) area-pooled onto the key grid."""
+    """(V, H, W) normalised probabilities of a frame -> (V, h, w) area-pooled onto its key grid.
+
+    The keys live on the padded frame (the network pads to its stride, centred), so the
+    probabilities are padded the same way first: pooling the unpadded frame onto the padded grid
+    would stretch the labels against the keys."""
     if tuple(allp.shape[-2:]) == tuple(grid):
         return allp.float()
-    return F.adaptive_avg_pool2d(allp[None].float(), grid)[0]
+    pads = _grid_pads(tuple(allp.shape[-2:]), tuple(grid))
+    x = F.pad(allp[None].float(), pads, mode="replicate") if any(pads) else allp[None].float()
+    return F.avg_pool2d(x, KEY_STRIDE)[0]
+
+
+def grid_to_frame(values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(V, h, w) values on a key grid -> (V, H, W) on the (unpadded) frame: bilinear to the padded
+    frame, then the padding cropped off (the inverse placement of ``values_on_grid``)."""
+    gh, gw = values.shape[-2:]
+    if tuple(size) == (gh, gw):
+        return values
+    left, _, top, _ = _grid_pads(tuple(size), (gh, gw))
+    up = F.interpolate(values[None], size=(gh * KEY_STRIDE, gw * KEY_STRIDE), mode="bilinear", align_corners=False)[0]
+    return up[:, top:top + size[0], left:left + size[1]]
 
 
 class SpaceTimeMemory:

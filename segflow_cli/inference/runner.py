@@ -28,13 +28,14 @@ def internal_size(width: int, height: int, max_size: int, stride: int = 32) -> t
 class PairResult:
     """seg_logits (1, K, h, w) and flow (1, 2, h, w) image1 -> image2, both at internal size (w, h);
     embedding (1, C, h/8, w/8) image1's memory key and positions (1, T, 2, h/8, w/8) the memory windows'
-    centres, when the network computed them."""
+    centres, readout (1, K + 1, h/8, w/8) and readout_full, when the network computed them."""
 
     seg_logits: torch.Tensor
     flow: torch.Tensor
     embedding: torch.Tensor | None = None
     positions: torch.Tensor | None = None
     readout: torch.Tensor | None = None
+    readout_full: torch.Tensor | None = None  # (1, K + 1, h, w) see SegFlowOutput.readout_full
 
 
 class PairRunner:
@@ -82,7 +83,8 @@ class PairRunner:
             out = self.model(a[1], b[1], prior=prior, flow_init=init, **kw)
         opt = lambda x: None if x is None else x.float()  # noqa: E731
         return PairResult(seg_logits=out.seg_logits.float(), flow=out.flow.float(), embedding=opt(out.embedding),
-                          positions=opt(out.positions), readout=opt(out.readout))
+                          positions=opt(out.positions), readout=opt(out.readout),
+                          readout_full=opt(out.readout_full))
 
     @torch.inference_mode()
     def flow_and_embedding(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:

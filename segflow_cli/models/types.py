@@ -21,6 +21,9 @@ class SegFlowOutput:
         key a video session stores in its memory), when the variant computes one.
     readout: (B, V, H/8, W/8) memory readout ([background, objects] probabilities) on that grid when
         a memory was given; positions: (B, T, 2, H/8, W/8) the memory windows' centres for image1.
+    readout_full: (B, V, H, W) that readout at input resolution when the logits are a gated correction
+        of it (config memory_gate): seg_logits[k] = logit(readout[k + 1]) + gate * correction, which
+        aggregate.readout_aggregate turns into one distribution over [background, objects].
     """
 
     seg_logits: torch.Tensor
@@ -30,6 +33,7 @@ class SegFlowOutput:
     embedding: torch.Tensor | None = None
     readout: torch.Tensor | None = None
     positions: torch.Tensor | None = None
+    readout_full: torch.Tensor | None = None
 
 
 def check_inputs(

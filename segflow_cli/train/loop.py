@@ -49,7 +49,7 @@ def build(cfg: TrainConfig):
             missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
         except RuntimeError:  # tensor shapes differ
             raise fail() from None
-        if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_")) for k in missing):
+        if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_", "seg_decoder.gate")) for k in missing):
             raise fail(f" ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
     return model
 

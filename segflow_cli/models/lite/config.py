@@ -27,6 +27,8 @@ class LiteConfig:
         with the flow-warped prior, "warp" ignores it.
     memory_decoder: the decoder also reads the flow-warped prior beside the readout (a zero-initialised
         input, trained on memory readouts; False in cards written before it).
+    memory_gate: with a readout, the output is the readout's logit plus a gated decoder correction
+        (seg_branch.SegDecoder.gate); False in cards written before it (the prior-skip output).
     memory_radius, memory_topk, memory_temperature: the readout's window radius (stride-8 cells),
         candidates per pixel and softmax temperature (memory.ReadoutConfig).
     """
@@ -45,6 +47,7 @@ class LiteConfig:
     match_skip: bool = True
     memory_prior: Literal["readout", "mean", "warp"] = "readout"
     memory_decoder: bool = True
+    memory_gate: bool = True
     memory_radius: int = 12
     memory_topk: int = 10
     memory_temperature: float = 0.05
@@ -66,4 +69,5 @@ class LiteConfig:
         kw.setdefault("reference_matching", False)
         kw.setdefault("match_skip", False)
         kw.setdefault("memory_decoder", False)
+        kw.setdefault("memory_gate", False)
         return cls(**kw)

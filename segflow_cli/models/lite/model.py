@@ -22,6 +22,7 @@ from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
 from .seg_branch import SegDecoder
 
 STRIDE = 32  # the trunk's output stride; inputs are padded to a multiple of it
+READOUT_EPS = 0.01  # the gated skip's logit is clamped to +-4.6, which a correction can still outweigh
 
 
 class SegFlowLite(nn.Module):
@@ -64,7 +65,7 @@ class SegFlowLite(nn.Module):
             trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
             fusion_channels=config.fusion_channels, width=config.decoder_channels,
             match_channels=MATCH_CHANNELS if config.reference_matching else 0, match_skip=config.match_skip,
-            warp_input=config.memory_decoder,
+            warp_input=config.memory_decoder, gate=config.memory_gate,
         )
 
     def seg_modules(self) -> list[nn.Module]:
@@ -128,7 +129,7 @@ class SegFlowLite(nn.Module):
             prior = backward_warp(padder.pad(prev_probs)[0], flow.detach())
         elif prior is not None:
             prior = padder.pad(prior)[0]
-        read = positions = warp = None
+        read = read_full = positions = warp = None
         if memory is not None and self.config.memory_prior != "warp":
             memories = [memory] if isinstance(memory, MemoryState) else list(memory)
             if prior is None or len(memories) != b:
@@ -137,7 +138,8 @@ class SegFlowLite(nn.Module):
             read = torch.stack([r for r, _ in reads])
             positions = torch.stack([p for _, p in reads]) if b == 1 else None
             warp = prior
-            prior = self._memory_prior(prior, read)
+            read_full = F.interpolate(read, size=prior.shape[-2:], mode="bilinear", align_corners=False).to(prior.dtype)
+            prior = self._memory_prior(prior, read_full[:, 1:])
         k = 1 if prior is None else prior.shape[1]
         pr = im1.new_full((b, 1, hp, wp), 0.5) if prior is None else prior.reshape(b * k, 1, hp, wp)
         scores = None
@@ -147,13 +149,21 @@ class SegFlowLite(nn.Module):
             if reference.objects != k:
                 raise ValueError(f"the reference memory holds {reference.objects} objects but the prior has {k}")
             scores = match(reference, emb, topk=self.config.match_topk)
-        logits = self.seg_decoder(trunk, fused, pr, k, scores, None if warp is None else warp.reshape(b * k, 1, hp, wp))
-        # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
+        logits, gate = self.seg_decoder(trunk, fused, pr, k, scores, None if warp is None else warp.reshape(b * k, 1, hp, wp))
         logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
-        logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
+        if gate is not None and read is not None:
+            # Gated residual on the readout: the readout's own logit plus a correction the decoder
+            # switches on per pixel, so the network starts as (and can fall back to) the readout alone.
+            g = torch.sigmoid(F.interpolate(gate, size=(hp, wp), mode="bilinear", align_corners=False))
+            skip = torch.logit(pr.clamp(READOUT_EPS, 1.0 - READOUT_EPS))
+            logits = (skip + g * logits).reshape(b, k, hp, wp)
+        else:
+            # The prior skip at full resolution keeps its sharp edges; the decoder learns the correction.
+            logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
         return SegFlowOutput(
             seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[],
             embedding=emb, readout=read, positions=positions,
+            readout_full=None if gate is None or read_full is None else padder.unpad(read_full),
         )
 
     def _read_memory(self, memory: MemoryState, emb: torch.Tensor, flow: torch.Tensor):
@@ -164,7 +174,6 @@ class SegFlowLite(nn.Module):
         positions = advance_positions(memory.positions, cells)
         return readout(emb.float(), memory, config=self.config.readout, positions=positions), positions
 
-    def _memory_prior(self, prior: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
-        """prior (B, K, Hp, Wp) flow-warped; read (B, K + 1, h, w) -> the prior the decoder sees."""
-        up = F.interpolate(read[:, 1:], size=prior.shape[-2:], mode="bilinear", align_corners=False).to(prior.dtype)
+    def _memory_prior(self, prior: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+        """prior (B, K, Hp, Wp) flow-warped; up (B, K, Hp, Wp) the objects' readout -> the prior the decoder sees."""
         return up if self.config.memory_prior == "readout" else 0.5 * (prior + up)

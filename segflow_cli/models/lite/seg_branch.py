@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 
 GAIN_SCALE = 200.0
+GATE_BIAS = -4.0  # sigmoid(-4) = 0.018: the correction starts almost off
 
 
 def _conv_bn(cin: int, cout: int) -> nn.Sequential:
@@ -27,12 +28,13 @@ class SegDecoder(nn.Module):
       match (B*K, match_channels, H/8, W/8), the last channel fg - bg, or None (no reference: that
       input contributes nothing); warp (B*K, 1, H, W) the flow-warped prior when ``prior`` is a memory
       readout, or None.
-    Returns logits (B*K, 1, H/4, W/4).
+    Returns (logits, gate): logits (B*K, 1, H/4, W/4) and, when built with ``gate``, the gate logits of
+    the same shape (else None).
     """
 
     def __init__(
         self, *, trunk_channels: dict[int, int], fusion_strides: tuple[int, ...], fusion_channels: int, width: int = 64,
-        match_channels: int = 0, match_skip: bool = False, warp_input: bool = False,
+        match_channels: int = 0, match_skip: bool = False, warp_input: bool = False, gate: bool = False,
     ) -> None:
         super().__init__()
         self.fusion_strides = tuple(fusion_strides)
@@ -62,6 +64,13 @@ class SegDecoder(nn.Module):
         self.head = nn.Sequential(_conv_bn(width, width // 2), nn.Conv2d(width // 2, 1, 1))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
+        # With a memory readout the output is readout + gate * correction (model.py): the gate says
+        # per pixel how far to trust the decoder over the readout. Zero weights and a negative bias
+        # start it nearly closed, so a network trained before it starts as the readout alone.
+        self.gate = nn.Conv2d(width, 1, 3, 1, 1) if gate else None
+        if self.gate is not None:
+            nn.init.zeros_(self.gate.weight)
+            nn.init.constant_(self.gate.bias, GATE_BIAS)
 
     def forward(self, trunk, fused, prior: torch.Tensor, objects: int, match: torch.Tensor | None = None,
                 warp: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,7 +91,8 @@ class SegDecoder(nn.Module):
                 x = x + self.warp_enc[str(s)](F.adaptive_avg_pool2d(warp * 2.0 - 1.0, y.shape[-2:]))
             x = self.smooth[str(s)](x)
         logits = self.head(x)
+        gate = None if self.gate is None else self.gate(x)
         if match is not None and self.match_gain is not None:
             diff = F.interpolate(match[:, -1:], size=logits.shape[-2:], mode="bilinear", align_corners=False)
             logits = logits + GAIN_SCALE * self.match_gain * diff
-        return logits
+        return logits, gate
