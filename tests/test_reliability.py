@@ -351,3 +351,52 @@ def test_info_is_fast_without_torch_and_readable_when_piped():
     assert torch_loaded == "False" and float(seconds) < 2.0, out.stdout
     assert "segflow-lite.safetensors" in out.stdout and "…" not in out.stdout  # piped: nothing cut
     assert re.search(r"[0-9a-f]{12} ok", out.stdout), out.stdout  # the checksum was verified
+
+
+def _read_video_frames(path: Path) -> int:
+    from segflow_cli.io import open_frames
+
+    with open_frames(path) as src:
+        return sum(1 for _ in src)
+
+
+def test_resume_continues_an_interrupted_run(monkeypatch, tmp_path):
+    """Interrupted after frame 11, the same command with --resume keeps frames 0..11 as written,
+    rebuilds the memory from them and writes the rest: masks for every frame, whole videos, no
+    .partial, and the masks after the resume point close to an uninterrupted run's."""
+    from segflow_cli.io import read_mask
+
+    fmt = ["--format", "png", "--format", "rgba", "--max-size", "256"]  # a grid fine enough to rebuild from masks
+    full = tmp_path / "full"
+    assert _segment(full, *fmt).exit_code == 0
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        _failing_write(m, 12, KeyboardInterrupt())
+        assert _segment(out, *fmt).exit_code == 130
+    assert _masks(out) == [f"{i:05d}.png" for i in range(12)]
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "masks").iterdir()}
+    res = _segment(out, *fmt, "--resume")
+    assert res.exit_code == 0, res.output
+    assert "resumed after frame 11" in res.output
+    assert not (out / ".partial").exists()
+    assert _masks(out) == _masks(full) and len(_masks(out)) == 36
+    assert all((out / "masks" / n).stat().st_mtime_ns == t for n, t in kept.items())  # not rewritten
+    assert _read_video_frames(out / "overlay.mp4") == 36 and _read_video_frames(out / "flow.mp4") == 36
+    ious = []
+    for name in _masks(full)[12:]:
+        a, b = read_mask(full / "masks" / name) != 0, read_mask(out / "masks" / name) != 0
+        ious.append((a & b).sum() / max((a | b).sum(), 1))
+    assert np.mean(ious) > 0.9, ious
+
+
+def test_resume_refuses_other_options_and_folders_without_a_partial_run(monkeypatch, tmp_path):
+    out = tmp_path / "out"
+    with monkeypatch.context() as m:
+        _failing_write(m, 3, KeyboardInterrupt())
+        assert _segment(out).exit_code == 130
+    _one_line_error(_segment(out, "--resume", "--method", "dis-warp"), "--method dis-warp", "propagate")
+    _one_line_error(_segment(out, "--resume", "--overwrite"), "--resume", "--overwrite")
+    assert _masks(out) == ["00000.png", "00001.png", "00002.png"]  # refused: nothing touched
+    assert _segment(out, "--resume").exit_code == 0  # the same options continue it
+    _one_line_error(_segment(out, "--resume"), "nothing to resume", "--overwrite")  # finished now
+    _one_line_error(_segment(tmp_path / "new", "--resume"), "nothing to resume")

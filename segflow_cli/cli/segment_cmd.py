@@ -55,6 +55,7 @@ def segment_command(
     save_flow: Annotated[bool, typer.Option("--save-flow", help="also write flow/NNNNN.flo")] = False,
     alpha: Annotated[bool, typer.Option("--alpha", help="also write alpha.mp4, a matte of the objects")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace the outputs of a previous run in --out (a folder that holds files is refused otherwise)")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="continue the interrupted run in --out (same command and options): keeps its masks, rebuilds the memory from them, goes on from the first frame it did not write")] = False,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
@@ -63,7 +64,8 @@ def segment_command(
     """Segment the object(s) of the first-frame mask through VIDEO; writes masks, overlay.mp4 and flow.mp4.
 
     Masks are named by input frame number (--start 8: masks/00008.png first). Ctrl-C or SIGTERM
-    keeps the masks written so far, marked by OUT/.partial, and exits 130. --format picks what is
+    keeps the masks written so far, marked by OUT/.partial, and exits 130; the same command with
+    --resume then continues from there. --format picks what is
     written per frame (png, rgba, alpha-video, coco, objects). Several videos with --mask-dir MASKS/
     run as a batch (one network, OUT/<stem>/ each; exit 1 if any failed); --shard K/N splits it."""
     check_max_size(max_size)
@@ -86,6 +88,8 @@ def segment_command(
                    alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
                    memory=not no_memory, memory_frames=memory_frames, formats=formats)
     if batch:
+        if resume:
+            fail("--resume continues one video's run; for a batch, rerun the unfinished videos one by one with --resume")
         _run_batch(video, mask_dir, out, shard_kn, options)
         return
     from ..inference.prompts import parse_box, parse_point
@@ -93,7 +97,7 @@ def segment_command(
 
     with sigterm_as_interrupt():
         summary = segment_video(video[0], mask, out, boxes=[parse_box(b) for b in box] if box else None,
-                                points=[parse_point(p) for p in point] if point else None, **options)
+                                points=[parse_point(p) for p in point] if point else None, resume=resume, **options)
     typer.echo(summary)
 
 

@@ -118,19 +118,28 @@ class OutputWriter:
         self.cuts: list[int] = []  # input frame numbers that follow a hard scene cut (masks.json info.scene_cuts)
 
     def write(self, frame: np.ndarray, res: FrameResult) -> None:
+        """One frame's outputs. A ``res.replayed`` frame (a resumed run's earlier frames) already has its
+        per-frame files: only the videos and masks.json take it, with the soft alpha read back from
+        rgba/ when that was written."""
         number = self.first_index + self.count
         name = f"{number:05d}.png"
         if getattr(res, "cut", False):
             self.cuts.append(number)
-        if "png" in self.formats:
+        fresh = not getattr(res, "replayed", False)
+        if fresh and "png" in self.formats:
             write_mask(self.out / "masks" / name, res.mask)
         flow = res.flow if res.flow is not None else np.zeros((*res.mask.shape, 2), np.float32)
-        if self.save_flow and res.flow is not None:
+        if fresh and self.save_flow and res.flow is not None:
             write_flo(self.out / "flow" / f"{number:05d}.flo", res.flow)
-        rgba = cutout(frame, res.alpha) if ("rgba" in self.formats or "alpha-video" in self.writers) else None
-        if "rgba" in self.formats:
+        alpha = res.alpha
+        if not fresh and "rgba" in self.formats:  # the soft alpha the earlier run wrote
+            from ..io import read_alpha
+
+            alpha = read_alpha(self.out / "rgba" / name).astype(np.float32) / 255.0
+        rgba = cutout(frame, alpha) if ("rgba" in self.formats or "alpha-video" in self.writers) else None
+        if fresh and "rgba" in self.formats:
             write_image(self.out / "rgba" / name, rgba)
-        if "objects" in self.formats:
+        if fresh and "objects" in self.formats:
             present = {int(v) for v in np.unique(res.mask) if v != 0}
             self.object_ids = sorted(set(self.object_ids) | present)
             for obj in self.object_ids:
@@ -142,7 +151,7 @@ class OutputWriter:
         if "overlay" in self.writers:
             self.writers["overlay"].write(overlay(frame, res.mask))
         if "alpha" in self.writers:
-            self.writers["alpha"].write(np.repeat(alpha_to_uint8(res.alpha)[..., None], 3, axis=2))
+            self.writers["alpha"].write(np.repeat(alpha_to_uint8(alpha)[..., None], 3, axis=2))
         if "flow" in self.writers:
             self._pending.append(flow)
             if len(self._pending) >= _FLOW_CALIBRATION_FRAMES:

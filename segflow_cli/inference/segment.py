@@ -99,8 +99,12 @@ def remove_previous_outputs(out: Path) -> None:
             p.unlink()
 
 
-def _write_partial(out: Path, *, first: int, written: int, reason: str) -> None:
+def _write_partial(out: Path, *, first: int, written: int, reason: str, run: dict | None = None) -> None:
+    """OUT/.partial: how far the run got, and (``run``, kept from the previous record when None) the
+    options it was started with, which ``resume`` checks."""
     last = first + written - 1 if written else None
+    if run is None:
+        run = read_partial(out).get("run", {})
     record = {
         "status": "partial" if written else "started",
         "reason": reason,
@@ -110,10 +114,59 @@ def _write_partial(out: Path, *, first: int, written: int, reason: str) -> None:
         "note": (f"segflow segment did not finish: frames {first:05d} .. {last:05d} are complete (masks/, rgba/, "
                  "objects/, flow/, as asked); the videos and masks.json were not written" if written else
                  "segflow segment is running or was stopped before the first frame was written"),
+        "run": run,
     }
     tmp = out / f"{PARTIAL}.tmp"
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, out / PARTIAL)
+
+
+def read_partial(out: Path) -> dict:
+    """The record in OUT/.partial ({} when there is none or it cannot be read)."""
+    try:
+        return json.loads((Path(out) / PARTIAL).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# The options a resumed run must share with the run it continues (the masks it replays depend on them).
+_RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "finetune_steps",
+             "formats", "save_flow", "alpha")
+
+
+def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
+    """For ``resume``: the earlier run's masks {index from start: (H, W) ids} (index 0 the first
+    frame's) and how many frames it wrote, or (None, 0) when it wrote none (the run starts afresh).
+    SegflowError when there is nothing to resume or the options differ."""
+    from ..io import read_mask
+
+    record = read_partial(out)
+    if not record:
+        what = f"nothing to resume in {out}: it has no {PARTIAL} record of an interrupted run"
+        raise SegflowError(f"{what}; run without resume (with overwrite=True to replace a finished run)",
+                           cli=f"{what}; run without --resume (with --overwrite to replace a finished run)")
+    if not record.get("frames_written"):
+        return None, 0
+    before = record.get("run", {})
+    for k in _RUN_KEYS:
+        if k in before and before[k] != run[k]:
+            raise ArgumentError(k, run[k], f"the interrupted run in {out} used {before[k]!r}",
+                                fix="resume with the same options, or start over with overwrite=True",
+                                cli_fix="resume with the same options, or start over with --overwrite",
+                                flag={"formats": "--format", "video": "VIDEO"}.get(k))
+    if "png" not in run["formats"]:
+        what = f"resume rebuilds the memory from {out}/masks/, which this run did not write"
+        raise SegflowError(f"{what} (formats without png); start over with overwrite=True",
+                           cli=f"{what} (no --format png); start over with --overwrite")
+    first, n = int(record["first_frame"]), int(record["frames_written"])
+    done = {}
+    for i in range(n):
+        p = out / "masks" / f"{first + i:05d}.png"
+        if not p.is_file():
+            what = f"{p} is missing, so the interrupted run cannot be resumed"
+            raise SegflowError(f"{what}; start over with overwrite=True", cli=f"{what}; start over with --overwrite")
+        done[i] = read_mask(p)
+    return done, n
 
 
 class _Reader(threading.Thread):
@@ -270,11 +323,16 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propa
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6, boxes=None, formats=None, points=None) -> str:
+                  memory_frames: int = 6, boxes=None, formats=None, points=None, resume: bool = False) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
+
+    ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
+    masks are kept, the memory is rebuilt from the last of them, the videos and masks.json are made
+    again over all frames (the flow of the earlier frames is computed again for flow.mp4), and
+    prediction goes on from the first frame it did not write.
 
     Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
     written, and :class:`SegmentInterrupted` on KeyboardInterrupt once writing has begun."""
@@ -284,6 +342,16 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propa
 
     check_max_size(max_size)
     formats = check_formats(formats)
+    if resume and overwrite:
+        raise SegflowError("resume continues the run in out and overwrite replaces it: give one of them",
+                           cli="--resume continues the run in --out and --overwrite replaces it: give one of them")
+    run = dict(video=str(video), start=int(start), method=method, max_size=int(max_size), weights=str(weights),
+               memory=bool(memory), memory_frames=int(memory_frames), finetune_steps=int(finetune_steps),
+               formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha))
+    done, resumed = (None, 0)
+    if resume:
+        done, resumed = _resume_plan(Path(out), run)
+        overwrite = done is None  # an interrupted run that wrote nothing: start afresh
     if "alpha-video" in formats:
         from ..io import alpha_codec
 
@@ -322,7 +390,10 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propa
             mask = _fit_mask(mask, (w, h), f"the mask {mask_path.name}")
         if not mask.any():
             raise SegflowError(f"{mask_path} marks no object (all background); paint the object(s) with non-zero ids")
-        check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes or points else (video, mask_path))
+        if done is not None:
+            mask = done.pop(0)  # the first frame's mask as the interrupted run wrote it (prompts included)
+        else:
+            check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes or points else (video, mask_path))
         if not points:
             session = create_session(method=method, weights=weights, device=device, precision=precision,
                                      max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
@@ -335,7 +406,8 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propa
     try:
         if overwrite:
             remove_previous_outputs(out)
-        _write_partial(out, first=start, written=0, reason="running")  # stays if the process is killed outright
+        if done is None:
+            _write_partial(out, first=start, written=0, reason="running", run=run)  # stays if killed outright
         from ..io import ids_present
 
         writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start,
@@ -346,11 +418,12 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propa
         _left_behind(out, start, 0, created, interrupted=False)  # nothing written: leave nothing
         raise
     return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress, later=later,
-                finetune_steps=finetune_steps, queue_frames=queue_frames)
+                finetune_steps=finetune_steps, queue_frames=queue_frames, replay=done)
 
 
 def _run(session, source, mask, writer, *, out: Path, start: int, created: bool, progress: bool, later=None,
-         finetune_steps: int, queue_frames: int) -> str:
+         finetune_steps: int, queue_frames: int, replay: dict | None = None) -> str:
+    """``replay``: an interrupted run's masks {index: ids} to resume from (see VideoSession.resume)."""
     w, h = source.size
     reader = _Reader(source, queue_frames)
     sink = _Writer(writer, queue_frames)
@@ -369,7 +442,9 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
         with bar:
             task = bar.add_task("segment", total=source.num_frames, fps=0.0)
             done = 0
-            for res in session.propagate(frames(), first_mask=mask, masks=later):
+            results = (session.propagate(frames(), first_mask=mask, masks=later) if replay is None else
+                       session.resume(frames(), first_mask=mask, done=replay, masks=later))
+            for res in results:
                 frame = pending.pop(res.index)
                 for k in [k for k in pending if k < res.index]:  # results the session never gave
                     del pending[k]
@@ -404,6 +479,9 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
     (out / PARTIAL).unlink(missing_ok=True)
     dt = t_end - t0 - ft
     tail = f", plus {ft:.1f} s fine-tuning ({finetune_steps} steps)" if finetune_steps else ""
+    if replay is not None:
+        tail += f"; resumed after frame {start + len(replay)}, {len(replay) + 1} earlier frames kept"
+
     cuts = [start + c for c in getattr(session, "cuts", [])]
     if cuts:
         shown = ", ".join(str(c) for c in cuts[:8]) + (", ..." if len(cuts) > 8 else "")

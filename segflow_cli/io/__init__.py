@@ -9,7 +9,7 @@ from .alpha_video import AlphaVideoWriter, alpha_codec, alpha_video_suffix, read
 from .coco import CocoWriter, decode_rle, encode_rle, read_coco_masks
 from .flo import read_flo, write_flo
 from .flowviz import flow_to_color
-from .images import read_image, write_image
+from .images import read_alpha, read_image, write_image
 from .kitti import read_kitti_flow, write_kitti_flow
 from .masks import (DAVIS_PALETTE, AntiAliasedMaskWarning, ids_present, mask_to_onehot, onehot_to_mask,
                     read_mask, write_mask)
@@ -20,6 +20,6 @@ __all__ = [
     "AlphaVideoWriter", "CocoWriter", "alpha_codec", "alpha_video_suffix", "decode_rle", "encode_rle",
     "read_alpha_video", "read_coco_masks",
     "DAVIS_PALETTE", "AntiAliasedMaskWarning", "FrameSource", "VideoWriter", "flow_to_color", "ids_present",
-    "mask_to_onehot", "natural_key", "onehot_to_mask", "open_frames", "read_flo", "read_image",
+    "mask_to_onehot", "natural_key", "onehot_to_mask", "open_frames", "read_alpha", "read_flo", "read_image",
     "read_kitti_flow", "read_mask", "write_flo", "write_image", "write_kitti_flow", "write_mask",
 ]

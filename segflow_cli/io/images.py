@@ -55,6 +55,17 @@ def read_image(path: str | Path) -> np.ndarray:
     return decode_image(read_existing(path, "image"), str(path))
 
 
+def read_alpha(path: str | Path) -> np.ndarray:
+    """The alpha channel of an RGBA image file as (H, W) uint8 (255 everywhere when it has none)."""
+    data = read_existing(path, "image")
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise FormatError(f"{path} is not an image OpenCV can read; give a png file")
+    if img.ndim == 3 and img.shape[2] == 4:
+        return np.ascontiguousarray(to_uint8(img[..., 3]))
+    return np.full(img.shape[:2], 255, np.uint8)
+
+
 def write_image(path: str | Path, image: np.ndarray, *, jpeg_quality: int = 95) -> None:
     """Write an image atomically; the format comes from the suffix (.png, .jpg, ...).
 
