@@ -108,3 +108,20 @@ def test_dis_warp_run_writes_masks_that_score_the_same_through_predictions(davis
     assert res.exit_code == 0, res.output
     (g_pred,) = _csv(again / "global_results.csv")
     assert g_pred["J&F-Mean"] == g_run["J&F-Mean"]
+
+
+@pytest.mark.parametrize("method", ["segflow", "propagate"])
+def test_network_methods_run_with_the_shipped_weights_on_a_fake_tree(davis, tmp_path, method):
+    """The default method and the joint network, end to end: masks per frame, toolkit tables, and a
+    run record naming the method and the shipped weights."""
+    root, _ = davis
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["benchmark", "davis", "--root", str(root), "--method", method, "--sequences", "seq_a",
+                              "--out", str(out), "--no-t", "--device", "cpu", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    masks = sorted((out / "predictions" / "seq_a").glob("*.png"))
+    assert [m.name for m in masks] == [f"{t:05d}.png" for t in range(N)]
+    (g_run,) = _csv(out / "global_results.csv")
+    assert float(g_run["J-Mean"]) > 0.3, g_run  # the red box is easy to follow from its first mask
+    data = json.loads((out / "results.json").read_text())
+    assert data["run"]["method"] == method and "segflow-lite" in json.dumps(data["run"])
