@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 import warnings
 from typing import TYPE_CHECKING, Literal
 
@@ -74,16 +75,54 @@ def _own_load() -> float:
     return rate * (1.0 - math.exp(-age / 60.0))
 
 
-def free_cores() -> int:
-    """Cores this process may use (``os.sched_getaffinity``) minus the load other processes put on
-    the machine (1-minute load average less this process's own share, rounded); at least 1."""
-    cores = _affinity()
+SAMPLE_SECONDS = 0.25  # how long free_cores watches the CPUs (once per command)
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs together since boot, from /proc/stat (None off Linux)."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return cores
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 5:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _busy_elsewhere(seconds: float = SAMPLE_SECONDS) -> float | None:
+    """CPUs kept busy by other processes right now: the machine's busy time over a short sample less
+    this process's own, in CPUs (None where /proc/stat is missing). The load average answers for
+    the last minute: right after another job ends it still reports it (a run then picked 1 thread
+    and ran 1.3-1.6x slower), and a job that just started is not in it yet."""
+    a, own_a = _cpu_ticks(), sum(os.times()[:2])
+    if a is None:
+        return None
+    time.sleep(seconds)
+    b, own_b = _cpu_ticks(), sum(os.times()[:2])
+    if b is None or b[1] <= a[1]:
+        return None
+    total = os.cpu_count() or _affinity()
+    busy = (b[0] - a[0]) / (b[1] - a[1]) * total  # CPUs busy on the whole machine
+    return max(0.0, busy - (own_b - own_a) / seconds)
+
+
+def free_cores() -> int:
+    """Cores this process may use (``os.sched_getaffinity``) minus the CPUs other processes keep busy
+    (sampled now from /proc/stat, else the 1-minute load average less this process's own share),
+    rounded; at least 1."""
+    cores = _affinity()
     total = os.cpu_count() or cores
-    others = max(0.0, load - _own_load())
+    sampled = _busy_elsewhere()
+    if sampled is not None:
+        others = sampled
+    else:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return cores
+        others = max(0.0, load - _own_load())
     # Another job's load spreads over the whole machine; charge this process's CPUs their share.
     busy = others * cores / total if total > cores else others
     return max(1, min(cores, cores - round(busy)))

@@ -96,6 +96,7 @@ def test_threads_follow_the_free_cores(monkeypatch):
     monkeypatch.setattr(policy, "_affinity", lambda: 4)
     monkeypatch.setattr(policy.os, "cpu_count", lambda: 4)
     monkeypatch.setattr(policy, "_own_load", lambda: 1.0)
+    monkeypatch.setattr(policy, "_busy_elsewhere", lambda: None)  # no /proc/stat: the load average decides
     monkeypatch.setattr(policy.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # only this process
     assert policy.pick_threads(None) == 4
     monkeypatch.setattr(policy.os, "getloadavg", lambda: (3.2, 1.0, 1.0))  # ~2 cores busy elsewhere
@@ -113,6 +114,30 @@ def test_threads_follow_the_free_cores(monkeypatch):
     assert policy.configure_threads(1) == 1 and torch.get_num_threads() == 1
     res = runner.invoke(app, ["flow", str(MASK), str(MASK), "--threads", "-2"])
     _one_line_error(res, "--threads -2")
+
+
+def test_free_cores_sample_the_cpus_now_not_the_last_minute(monkeypatch):
+    """After a busy minute the load average still says 2 CPUs are taken; the CPUs, watched now, are
+    idle: all cores are used. And a job that just started counts although the average has not seen it."""
+    from segflow_cli import policy
+
+    monkeypatch.setattr(policy, "_affinity", lambda: 4)
+    monkeypatch.setattr(policy.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(policy, "_own_load", lambda: 0.0)
+    monkeypatch.setattr(policy.time, "sleep", lambda s: None)
+    monkeypatch.setattr(policy.os, "times", lambda: (0.0, 0.0, 0.0, 0.0, 0.0))
+
+    def ticks(busy_per_sample):
+        seq = iter([(0, 0), (busy_per_sample, 400)])  # 100 jiffies per CPU between the two reads
+        return lambda: next(seq)
+
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (2.0, 2.0, 2.0))
+    monkeypatch.setattr(policy, "_cpu_ticks", ticks(0))  # idle now
+    assert policy.free_cores() == 4
+    monkeypatch.setattr(policy.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(policy, "_cpu_ticks", ticks(300))  # 3 CPUs busy now
+    assert policy.free_cores() == 1
+    assert policy._busy_elsewhere.__defaults__ == (policy.SAMPLE_SECONDS,) and policy.SAMPLE_SECONDS <= 0.5
 
 
 @pytest.mark.parametrize("cmd", [["segment"], ["flow"], ["train"], ["benchmark", "davis"], ["benchmark", "flow"],
