@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
 
 import torch
 
@@ -57,3 +58,22 @@ def check_inputs(
         raise ValueError(f"prior must be (B, K, H, W) = ({b}, K, {h}, {w}), got {tuple(prior.shape)}")
     if flow_init is not None and tuple(flow_init.shape) != (b, 2, h, w):
         raise ValueError(f"flow_init must be (B, 2, H, W) = ({b}, 2, {h}, {w}), got {tuple(flow_init.shape)}")
+
+
+class SegFlowNet(Protocol):
+    """What every SegFlow network declares as plain class attributes, read directly (never probed):
+
+    supports_prev_probs: ``forward(prev_probs=...)`` warps the previous frame's probabilities with its
+        own flow (otherwise the caller estimates flow, warps, and passes ``prior``).
+    supports_reference: ``encode_reference`` and ``forward(reference=...)`` (first-frame matching,
+        used where the config's ``reference_matching`` is on).
+    supports_memory: ``embed``, ``flow_and_embedding`` and ``forward(memory=...)`` (the space-time
+        memory's keys and readout, models/memory.py).
+    config: the frozen config (``to_dict``/``from_dict``); ``config.flow_init`` says which warm start
+        the inputs need (models/transforms.py).
+    """
+
+    supports_prev_probs: ClassVar[bool]
+    supports_reference: ClassVar[bool]
+    supports_memory: ClassVar[bool]
+    config: object

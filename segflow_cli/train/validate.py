@@ -14,10 +14,9 @@ def forward_batch(model, batch: dict):
     its exact mask (long-term) and the previous frame with the perturbed prior as its labels (recent,
     as a session's own imperfect predictions), so the decoder learns to refine memory readouts."""
     net = getattr(model, "module", model)  # DDP-wrapped or not
-    kw = {"reference": (batch["ref_image"], batch["ref_mask"])} if (
-        "ref_image" in batch and getattr(net, "supports_reference", False)) else {}
-    cfg = getattr(net, "config", None)
-    if kw and getattr(cfg, "memory_decoder", False) and getattr(cfg, "memory_prior", "warp") != "warp":
+    kw = {"reference": (batch["ref_image"], batch["ref_mask"])} if "ref_image" in batch and net.supports_reference else {}
+    cfg = net.config
+    if kw and net.supports_memory and cfg.memory_decoder and cfg.memory_prior != "warp":
         kw["memory"] = training_memories(net, batch)
     return model(batch["image1"], batch["image2"], prev_probs=batch["prev"], flow_init=batch.get("flow_init"), **kw)
 

@@ -45,6 +45,7 @@ class SegFlowLite(nn.Module):
 
     supports_prev_probs = True
     supports_reference = True
+    supports_memory = True  # capabilities: models/types.py SegFlowNet
 
     def __init__(self, *, config: LiteConfig = LiteConfig()) -> None:
         super().__init__()

@@ -40,7 +40,10 @@ class SegFlowPaper(nn.Module):
     seg_preds = FCN-8s logits at strides 32, 16, 8 of the padded grid, each (B, K, h, w).
     """
 
+    # Capabilities (models/types.py SegFlowNet): warps prev_probs itself; no first-frame matching, no memory.
     supports_prev_probs = True
+    supports_reference = False
+    supports_memory = False
 
     def __init__(self, *, config: PaperConfig = PaperConfig()) -> None:
         super().__init__()
