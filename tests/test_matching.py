@@ -130,7 +130,7 @@ def test_training_pairs_carry_the_reference_of_the_same_object():
     from segflow_cli.train.samples import TrainPairs
 
     clips = SyntheticScenes(SceneConfig(size=(96, 64), frames=4, tracking=True), length=4, seed=3)
-    pairs = TrainPairs(clips, dis_init=False, seed=0)
+    pairs = TrainPairs(clips, seed=0)  # the default transform: no warm start
     for i in range(4):
         item, clip = pairs[i], clips[i]
         assert item["ref_image"].shape == (3, 64, 96) and torch.equal(item["ref_image"], clip["frames"][3])

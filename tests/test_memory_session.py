@@ -65,13 +65,14 @@ def test_training_with_memory_trains_the_warp_input_and_lowers_the_loss():
     """A seg step reads a two-frame memory per sample; the flow-warped prior's encoder learns."""
     from segflow_cli.train import TrainConfig
     from segflow_cli.train.data import train_pairs
+    from segflow_cli.models import transform_for
     from segflow_cli.train.loop import build, make_optimizer, set_phase, step_loss
 
     torch.manual_seed(0)
     cfg = TrainConfig(out="unused", size=(64, 64), batch_size=2, workers=0, train_samples=2, warmup=1, lr=2e-3, steps=12)
     model = build(cfg)
     assert model.config.memory_decoder and model.config.memory_prior == "readout"
-    ds = train_pairs(cfg, dis_init=True)
+    ds = train_pairs(cfg, transform=transform_for(model))  # the DIS warm start, as training gives it
     batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
     opt, _ = make_optimizer(model, cfg)
     set_phase(model, "seg")

@@ -1,26 +1,50 @@
-"""Inference API: video sessions and two-frame flow, shared by the CLI, the benchmarks and the tests."""
+"""Inference API: video sessions and two-frame flow, shared by the CLI, the benchmarks and the tests.
+
+The session and the flow estimator get the network and its input transform from one weights entry
+(models.weights.get_weights). The sessions and runners load on first use: importing the package (or
+its method registry, methods.py, which the command line's help reads) does not import torch.
+"""
 
 from __future__ import annotations
 
-from .runner import PairRunner, internal_size
-from .session import FrameResult, VideoSession
-
 DEFAULT_MAX_SIZE = 512
+
+
+def __getattr__(name: str):
+    if name in ("PairRunner", "internal_size"):
+        from . import runner
+
+        return getattr(runner, name)
+    if name in ("FrameResult", "VideoSession"):
+        from . import session
+
+        return getattr(session, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _runner(weights: str, model, **kw):
+    """A PairRunner over ``model``, or over the network of ``weights`` with that entry's transform."""
+    from .runner import PairRunner
+
+    if model is not None:
+        return PairRunner(model, **kw)
+    from ..models.weights import get_weights
+
+    entry = get_weights(weights)
+    return PairRunner(entry.load(), transform=entry.transforms(), **kw)
 
 
 def create_session(*, method: str = "propagate", weights: str = "segflow-lite", device: str = "auto",
                    precision: str = "fp32", max_size: int = DEFAULT_MAX_SIZE, finetune_steps: int = 0,
                    compute_flow: bool = True, model=None, memory: bool = True, memory_frames: int = 6,
-                   memory_every: int = 1) -> VideoSession:
+                   memory_every: int = 1):
     """A VideoSession for ``method`` ("segflow" and "propagate" load ``weights`` unless a ``model`` is
     given; "dis-warp" needs none). memory/memory_frames/memory_every: see VideoSession."""
+    from .session import VideoSession
+
     runner = None
     if method in ("segflow", "propagate"):
-        if model is None:
-            from ..weights import load_model
-
-            model, _, _ = load_model(weights)
-        runner = PairRunner(model, device=device, precision=precision, max_size=max_size)
+        runner = _runner(weights, model, device=device, precision=precision, max_size=max_size)
     return VideoSession(runner, method=method, max_size=max_size, finetune_steps=finetune_steps, compute_flow=compute_flow,
                         memory=memory, memory_frames=memory_frames, memory_every=memory_every)
 
@@ -28,13 +52,9 @@ def create_session(*, method: str = "propagate", weights: str = "segflow-lite", 
 def load_flow_estimator(*, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",
                         max_size: int = 1024, model=None):
     """Callable (img1, img2: (H, W, 3) uint8) -> (H, W, 2) float32 flow img1 -> img2 from the joint network."""
-    from .runner import resize_flow
+    from .runner import internal_size, resize_flow
 
-    if model is None:
-        from ..weights import load_model
-
-        model, _, _ = load_model(weights)
-    runner = PairRunner(model, device=device, precision=precision, max_size=max_size)
+    runner = _runner(weights, model, device=device, precision=precision, max_size=max_size)
 
     def estimate(img1, img2):
         h, w = img1.shape[:2]

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..models.transforms import PairTransform, transform_for
 from ..policy import autocast, check_precision, resolve_device
-from ..classical import dis_flow
 
 
 def internal_size(width: int, height: int, max_size: int, stride: int = 32) -> tuple[int, int]:
@@ -39,25 +39,31 @@ class PairResult:
 
 
 class PairRunner:
-    def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512) -> None:
+    """A network (models.types.SegFlowNet) with its input transform (default: ``transform_for(model)``,
+    the same as its weights entry's ``transforms()``), on a device at a precision."""
+
+    def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512,
+                 transform: PairTransform | None = None) -> None:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.model = model.to(self.device).eval()
         # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
         self.model = self.model.to(memory_format=torch.channels_last)
         self.max_size = int(max_size)
-        cfg = getattr(model, "config", None)
-        self.uses_dis_init = getattr(cfg, "flow_init", "none") == "dis"
-        self.supports_memory = hasattr(model, "embed")
+        self.transform = transform or transform_for(model)
+        self.supports_memory = model.supports_memory
 
     def prepare(self, frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, torch.Tensor]:
         """Resize an (H, W, 3) uint8 frame to ``size`` (w, h); returns it and its (1, 3, h, w) [0, 1] tensor."""
         import cv2
 
         small = frame if frame.shape[1::-1] == size else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        # Decoded frames can be read-only buffers, which torch.from_numpy warns about: copy only those.
-        t = torch.from_numpy(np.require(small, requirements=["C", "W"])).permute(2, 0, 1)[None].to(self.device)
-        return small, t.float().div_(255.0)
+        return small, self.transform.image(small, self.device)[None]
+
+    def warm_start(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor]) -> torch.Tensor | None:
+        """The transform's flow_init (1, 2, h, w) for prepared frames a -> b on the device, or None."""
+        init = self.transform.warm_start(a[0], b[0])
+        return None if init is None else init[None].to(self.device)
 
     @torch.inference_mode()
     def run(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor], *,
@@ -65,11 +71,9 @@ class PairRunner:
             memory=None) -> PairResult:
         """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w),
         reference memory (from ``encode_reference``) and space-time memory (a models.memory.MemoryState)."""
-        init = None
-        if self.uses_dis_init:
-            init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
+        init = self.warm_start(a, b)
         with autocast(self.device, self.precision):
-            if prev_probs is not None and not getattr(self.model, "supports_prev_probs", False):
+            if prev_probs is not None and not self.model.supports_prev_probs:
                 # Variants without a built-in warp: estimate flow first, warp here, then segment.
                 from ..ops import backward_warp
 
@@ -90,9 +94,7 @@ class PairRunner:
     def flow_and_embedding(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
         """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) and a's memory key (1, C, h/8, w/8),
         one trunk pass and no segmentation decoder."""
-        init = None
-        if self.uses_dis_init:
-            init = torch.from_numpy(dis_flow(a[0], b[0])).permute(2, 0, 1)[None].to(self.device)
+        init = self.warm_start(a, b)
         with autocast(self.device, self.precision):
             flow, emb = self.model.flow_and_embedding(a[1], b[1], flow_init=init)
         return flow.float(), emb.float()
@@ -125,7 +127,7 @@ class PairRunner:
     def encode_reference(self, a: tuple[np.ndarray, torch.Tensor], masks: torch.Tensor):
         """The annotated frame (prepared) and its (1, K, h, w) masks -> the model's reference memory,
         or None for variants without first-frame matching."""
-        if not getattr(self.model, "supports_reference", False) or not getattr(self.model.config, "reference_matching", False):
+        if not self.model.supports_reference or not self.model.config.reference_matching:
             return None
         with autocast(self.device, self.precision):
             return self.model.encode_reference(a[1], masks.to(self.device))

@@ -7,6 +7,7 @@ from dataclasses import replace
 from torch.utils.data import Dataset
 
 from ..errors import ArgumentError
+from ..models.transforms import PairTransform
 from .config import TrainConfig
 from .samples import TrainPairs
 
@@ -76,14 +77,15 @@ def clip_dataset(cfg: TrainConfig) -> Dataset:
     return Mixed(parts) if len(parts) > 1 else parts[0]
 
 
-def train_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
-    return TrainPairs(clip_dataset(cfg), dis_init=dis_init, seed=cfg.seed, prior_strength=cfg.prior_strength,
+def train_pairs(cfg: TrainConfig, *, transform: PairTransform) -> Dataset:
+    """Training pairs with the network's input transform (models.transform_for(model))."""
+    return TrainPairs(clip_dataset(cfg), transform=transform, seed=cfg.seed, prior_strength=cfg.prior_strength,
                       hard_prior_rate=cfg.hard_prior_rate)
 
 
-def val_pairs(cfg: TrainConfig, *, dis_init: bool) -> Dataset:
+def val_pairs(cfg: TrainConfig, *, transform: PairTransform) -> Dataset:
     return TrainPairs(_Head(_synthetic(cfg, length=cfg.val_samples, seed=VAL_SEED), cfg.val_samples),
-                      dis_init=dis_init, seed=VAL_SEED)
+                      transform=transform, seed=VAL_SEED)
 
 
 class _Head(Dataset):
@@ -99,7 +101,7 @@ class _Head(Dataset):
         return self.ds[i]
 
 
-def real_val_pairs(cfg: TrainConfig, entry: str, *, dis_init: bool) -> Dataset:
+def real_val_pairs(cfg: TrainConfig, entry: str, *, transform: PairTransform) -> Dataset:
     """The first ``val_samples`` items of a real set's validation split (DAVIS: val; flow sets:
     their training split, the only one with labels), cropped like training data."""
     from ..data.datasets import FitCrop, load
@@ -108,4 +110,4 @@ def real_val_pairs(cfg: TrainConfig, entry: str, *, dis_init: bool) -> Dataset:
     if not path:
         raise ArgumentError("val_data", entry, "use KIND=PATH (davis, sintel, chairs, kitti, hd1k, folder)")
     ds = FitCrop(load(kind, path, split="val" if kind.startswith("davis") else "train"), size=cfg.size, seed=VAL_SEED)
-    return TrainPairs(_Head(ds, min(cfg.val_samples, len(ds))), dis_init=dis_init, seed=VAL_SEED)
+    return TrainPairs(_Head(ds, min(cfg.val_samples, len(ds))), transform=transform, seed=VAL_SEED)

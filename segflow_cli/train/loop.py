@@ -19,6 +19,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from ..models.transforms import transform_for
 from ..policy import autocast, check_precision, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -107,7 +108,7 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     model = build(cfg).to(device)
-    dis_init = getattr(model.config, "flow_init", "none") == "dis"
+    transform = transform_for(model)  # the inputs (DIS warm start) the network and its exported weights need
     opt, sched = make_optimizer(model, cfg)
     start, ckpt, extra = 0, out / "checkpoint.pt", {}
     if cfg.resume and ckpt.is_file():
@@ -118,12 +119,12 @@ def train(cfg: TrainConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     loader = DataLoader(
-        train_pairs(cfg, dis_init=dis_init), num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
+        train_pairs(cfg, transform=transform), num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
         batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size, rank=rank, world=world),
     )
-    val = {"synthetic": val_pairs(cfg, dis_init=dis_init)} if rank == 0 else {}
+    val = {"synthetic": val_pairs(cfg, transform=transform)} if rank == 0 else {}
     if rank == 0:
-        val.update({e.partition("=")[0]: real_val_pairs(cfg, e, dis_init=dis_init) for e in cfg.val_data})
+        val.update({e.partition("=")[0]: real_val_pairs(cfg, e, transform=transform) for e in cfg.val_data})
     log = open(out / "log.jsonl", "a") if rank == 0 else None
     phase, net, metrics = None, model, {}
     progress = TrainProgress(total=cfg.steps, start=start, enabled=rank == 0)

@@ -15,23 +15,24 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..classical import dis_flow
 from ..data.priors import lose_mask, perturb_mask
+from ..models.transforms import PairTransform
 
 
 class TrainPairs(Dataset):
     """Wraps a clip dataset whose items hold 'frames' (T, 3, H, W) in [0, 1] and optionally 'flows'
     (T-1, 2, H, W), 'valid' (T-1, H, W), 'masks' (T, H, W). Items become:
     image1, image2 (3, H, W); flow (2, H, W) and flow_valid (H, W) (zeros / False without labels);
-    flow_init (2, H, W) DIS flow when ``dis_init``; prev (1, H, W) perturbed prior in frame 1;
+    flow_init (2, H, W) the warm start of ``transform`` (the network's input transform, e.g. DIS flow
+    for flow_init="dis" networks; absent when it has none); prev (1, H, W) perturbed prior in frame 1;
     target (1, H, W) the same object in frame 0; ref_image (3, H, W) and ref_mask (1, H, W) the
     reference frame and the object's mask in it; has_flow, has_seg (bool tensors).
     A fraction ``hard_prior_rate`` of priors is lost (``lose_mask``: empty, far off or a fragment),
     which only the reference can correct."""
 
-    def __init__(self, clips: Dataset, *, dis_init: bool, seed: int = 0, prior_strength: float = 1.0,
-                 hard_prior_rate: float = 0.0) -> None:
-        self.clips, self.dis_init, self.seed, self.strength = clips, dis_init, seed, prior_strength
+    def __init__(self, clips: Dataset, *, transform: PairTransform = PairTransform(), seed: int = 0,
+                 prior_strength: float = 1.0, hard_prior_rate: float = 0.0) -> None:
+        self.clips, self.transform, self.seed, self.strength = clips, transform, seed, prior_strength
         self.hard_prior_rate = hard_prior_rate
 
     def __len__(self) -> int:
@@ -48,9 +49,9 @@ class TrainPairs(Dataset):
         out["flow"] = item["flows"][0] if has_flow else torch.zeros(2, h, w)
         out["flow_valid"] = item["valid"][0].bool() if has_flow else torch.zeros(h, w, dtype=torch.bool)
         out["has_flow"] = torch.tensor(has_flow)
-        if self.dis_init:
-            u8 = [(x.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8) for x in (f[0], f[1])]
-            out["flow_init"] = torch.from_numpy(dis_flow(u8[0], u8[1])).permute(2, 0, 1)
+        init = self.transform.warm_start_of(f[0], f[1])
+        if init is not None:
+            out["flow_init"] = init
         prev, target, has_seg = torch.full((1, h, w), 0.5), torch.zeros(1, h, w), False
         r = len(f) - 1 if len(f) >= 3 else 1
         ref_mask = torch.zeros(1, h, w)

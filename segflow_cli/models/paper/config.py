@@ -23,6 +23,11 @@ class PaperConfig:
     flow_residual: bool = True
     seg_init_std: float = 0.01
 
+    @property
+    def flow_init(self) -> str:
+        """FlowNetS takes no warm start (the inputs need no DIS flow; models/transforms.py)."""
+        return "none"
+
     def to_dict(self) -> dict:
         return asdict(self)
 
