@@ -8,8 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference.methods import FLOW_METHODS, SEGMENT_DEFAULT
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
+from .common import (
+    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
+    setup_threads,
+)
 
 bench = typer.Typer(help="Accuracy and speed benchmarks (DAVIS J/F/T, flow EPE, frames/s).", no_args_is_help=True)
 app.add_typer(bench, name="benchmark")
@@ -35,7 +39,7 @@ def davis_command(
     year: Annotated[str, typer.Option("--year", help="2016 (one object, binarised) or 2017 (object ids)")] = "2016",
     split: Annotated[str, typer.Option("--split", help="val, train or all (from ImageSets/<year>/)")] = "val",
     sequences: Annotated[Optional[str], typer.Option("--sequences", help="comma-separated subset, e.g. blackswan,cows")] = None,
-    method: Annotated[str, typer.Option("--method", help="propagate (default: memory readout over the network's trunk embedding), segflow (readout refined by the joint network's decoder) or dis-warp (classical baseline)")] = "propagate",
+    method: SegmentMethodOpt = SEGMENT_DEFAULT,
     memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one")] = 6,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame")] = 0,
@@ -98,15 +102,14 @@ def _default_flow_methods(weights: str, tvl1: bool, console) -> list[str]:
     from ..errors import SegflowError
     from ..weights import resolve
 
-    names = ["segflow", "dis", "farneback"]
+    names = list(FLOW_METHODS)
     try:
         resolve(weights)
     except SegflowError as exc:
         names.remove("segflow")
         console.print(f"segflow skipped: {exc}")
-    if tvl1:
-        names.append("tvl1")
-    else:
+    if not tvl1:
+        names.remove("tvl1")
         console.print("tvl1 skipped: this OpenCV has no contrib module (cv2.optflow)")
     return names
 
@@ -118,7 +121,7 @@ def flow_command(
     root: Annotated[Path, typer.Option("--root", help="dataset folder")],
     dataset: Annotated[str, typer.Option("--dataset", help="middlebury, sintel, chairs, kitti or folder "
                                                            "(<root>/[<group>/]<pair>/frame1.png, frame2.png, flow.flo)")] = "folder",
-    methods: Annotated[Optional[list[str]], typer.Option("--method", help="segflow, dis, farneback or tvl1 (repeat for several; default: all available)")] = None,
+    methods: Annotated[Optional[list[str]], typer.Option("--method", help=f"{FLOW_METHODS_HELP}; repeat for several (default: all available)")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="write flow_results.csv, flow_pairs.csv, results.json, flow.png")] = None,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the network's internal resolution")] = 1024,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
@@ -133,7 +136,8 @@ def flow_command(
 
     from ..eval.flow_bench import run_flow_benchmark
     from ..data.flow_pairs import list_pairs
-    from ..eval.flow_methods import get_flow_method, has_tvl1
+    from ..classical import has_tvl1
+    from ..inference.methods import get_flow_method
     from ..eval.report import run_info, write_flow_outputs
     from ..eval.tables import flow_table
 

@@ -12,6 +12,7 @@ from typing import Annotated, Callable, Optional, TypeVar
 import typer
 
 from ..errors import SegflowError
+from ..inference.methods import FLOW_HELP, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_HELP, SEGMENT_METHODS, describe
 
 F = TypeVar("F", bound=Callable)
 
@@ -32,6 +33,10 @@ WeightsOpt = Annotated[
     typer.Option("--weights", help="registry name (see `segflow info`) or path to a .safetensors file"),
 ]
 DEFAULT_WEIGHTS = "segflow-lite"
+# --method of segment / benchmark davis and of flow / benchmark flow: the names and their help come
+# from the one method registry (inference/methods.py), which the session and get_flow_method check.
+SegmentMethodOpt = Annotated[str, typer.Option("--method", help=describe(SEGMENT_METHODS, SEGMENT_HELP, default=SEGMENT_DEFAULT))]
+FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 
 
 def fail(message: str, code: int = 2) -> None:

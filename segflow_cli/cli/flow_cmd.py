@@ -8,7 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads
+from .common import (
+    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, guard, setup_threads,
+)
 
 
 @app.command("flow")
@@ -18,7 +20,7 @@ def flow_command(
     image2: Annotated[Path, typer.Argument(help="second image")],
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     formats: Annotated[Optional[list[str]], typer.Option("--format", help="also write kitti (16-bit png) and/or npy")] = None,
-    method: Annotated[str, typer.Option("--method", help="segflow (the joint network) or dis (OpenCV DIS)")] = "segflow",
+    method: Annotated[str, typer.Option("--method", help=FLOW_METHODS_HELP)] = "segflow",
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32")] = 1024,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
@@ -37,7 +39,9 @@ def flow_command(
     a, b = read_image(image1), read_image(image2)
     if a.shape != b.shape:
         raise SegflowError(f"the images differ in size ({a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}); give frames of one video")
-    flow = estimate_pair(a, b, method=method, weights=weights, device=device, precision=precision, max_size=max_size)
+    from ..inference.methods import get_flow_method
+
+    flow = get_flow_method(method, weights=weights, device=device, precision=precision, max_size=max_size)(a, b)
     out.mkdir(parents=True, exist_ok=True)
     write_flo(out / "flow.flo", flow)
     write_image(out / "flow.png", flow_to_color(flow))
@@ -50,18 +54,3 @@ def flow_command(
         np.save(tmp, flow)
         tmp.replace(out / "flow.npy")
     typer.echo(f"flow {a.shape[1]}x{a.shape[0]} -> {out}/flow.flo, {out}/flow.png")
-
-
-def estimate_pair(a, b, *, method: str, weights: str, device: str, precision: str, max_size: int):
-    """(H, W, 3) uint8 x2 -> (H, W, 2) float32 flow a -> b."""
-    if method == "dis":
-        from ..classical import dis_flow
-
-        return dis_flow(a, b)
-    if method != "segflow":
-        from ..errors import SegflowError
-
-        raise SegflowError(f"unknown --method {method!r}; use segflow or dis")
-    from ..inference import load_flow_estimator
-
-    return load_flow_estimator(weights=weights, device=device, precision=precision, max_size=max_size)(a, b)

@@ -12,8 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..inference.methods import SEGMENT_DEFAULT
 from . import app
-from .common import DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads
+from .common import (
+    DEFAULT_WEIGHTS, DeviceOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
+)
 
 
 def _raise_interrupt(signum, frame):
@@ -47,7 +50,7 @@ def segment_command(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("out"),
     fmt: Annotated[Optional[list[str]], typer.Option("--format", help="png (masks/, DAVIS palette; the default), rgba (rgba/ cut-outs), alpha-video (alpha.webm with an alpha channel), coco (masks.json), objects (objects/<id>/ binary masks); repeatable", show_default=False)] = None,
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
-    method: Annotated[str, typer.Option("--method", help="propagate (default: the space-time memory read with the network's trunk embedding), segflow (the memory readout refined by the joint network's decoder) or dis-warp (classical baseline)")] = "propagate",
+    method: SegmentMethodOpt = SEGMENT_DEFAULT,
     memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")] = 6,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory (flow-warped prior only)")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: with the shipped weights 20 steps score lower on DAVIS; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 from ..errors import SegflowError
 from ..data.flow_pairs import FlowPair
-from .flow_methods import FlowFn
+from ..inference.methods import FlowFn
 from .flow_metrics import PairErrors, flow_errors, summarize_flow
 
 

@@ -29,7 +29,7 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-METHODS = ("segflow", "propagate", "dis-warp")
+from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""The method registry `flow`, `segment` and `benchmark` share: the names, what each one is, and,
+for flow, the callable. No torch at import (the command line's help text is built from it).
+
+Flow methods are callables (img1, img2: (H, W, 3) uint8 RGB) -> (H, W, 2) float32 flow img1 -> img2.
+The classical OpenCV ones (DIS medium preset, Farneback, TV-L1) live in segflow_cli.classical; TV-L1
+needs OpenCV's contrib module and is refused with a clear message when this OpenCV lacks it.
+Segment methods are run by inference.session.VideoSession, which checks them against SEGMENT_METHODS.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import ArgumentError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FlowFn = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
+
+FLOW_HELP = {
+    "segflow": "the joint network's flow branch",
+    "dis": "OpenCV DIS",
+    "farneback": "OpenCV Farneback",
+    "tvl1": "OpenCV TV-L1, needs opencv-contrib",
+}
+FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "farneback", "tvl1")
+SEGMENT_HELP = {
+    "segflow": "the memory readout refined by the joint network's decoder",
+    "propagate": "the space-time memory read with the network's trunk embedding",
+    "dis-warp": "classical baseline",
+}
+SEGMENT_METHODS = tuple(SEGMENT_HELP)  # ("segflow", "propagate", "dis-warp"): inference.session.METHODS
+SEGMENT_DEFAULT = "propagate"
+
+
+def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:
+    """'a (default: what a is), b (what b is) or c (what c is)', the default first: for --help."""
+    names = sorted(methods, key=lambda m: m != default)
+    parts = [f"{m} ({'default: ' if m == default else ''}{help[m]})" for m in names]
+    return ", ".join(parts[:-1]) + " or " + parts[-1] if len(parts) > 1 else parts[0]
+
+
+def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",
+                    max_size: int = 1024) -> FlowFn:
+    """The callable for ``name`` (one of FLOW_METHODS); "segflow" loads the joint network's flow branch."""
+    if name == "dis":
+        from ..classical import dis_flow
+
+        return dis_flow
+    if name == "farneback":
+        from ..classical import farneback_flow
+
+        return farneback_flow
+    if name == "tvl1":
+        from ..classical import require_tvl1, tvl1_flow
+
+        require_tvl1()
+        return tvl1_flow
+    if name == "segflow":
+        from . import load_flow_estimator
+
+        return load_flow_estimator(weights=weights, device=device, precision=precision, max_size=max_size)
+    raise ArgumentError("method", name, f"unknown flow method; choose one of {', '.join(FLOW_METHODS)}")
+
+
+__all__ = ["FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT", "SEGMENT_HELP", "SEGMENT_METHODS", "describe",
+           "get_flow_method"]
