@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from segflow_cli.cli import app
 from segflow_cli.errors import SegflowError
-from segflow_cli.data.flow_pairs import list_pairs
+from segflow_cli.data.layouts import list_pairs
 from segflow_cli.classical import has_tvl1
 from segflow_cli.eval.flow_metrics import flow_errors, summarize_flow
 from segflow_cli.io import write_flo, write_image, write_kitti_flow

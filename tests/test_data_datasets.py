@@ -198,3 +198,27 @@ def test_loaders_on_the_shared_evaluation_data(shared_data):
     davis = datasets.DavisClips(shared_data / "davis2016", year="2016", split="val", frames=2)
     clip = davis[0]
     assert clip["frames"].shape == (2, 3, 480, 854) and set(clip["masks"].unique().tolist()) == {0, 1}
+
+
+def test_training_and_the_benchmark_read_one_layout(tmp_path):
+    """datasets.load and the flow benchmark list the same Sintel pairs from layouts.py, and read the
+    same ground truth (invalid/ pixels excluded in both); DAVIS masks are read alike too."""
+    from segflow_cli.data.layouts import davis_objects, list_pairs
+
+    for p in ("clean", "final"):
+        for i in (1, 2, 3):
+            write_image(tmp_path / "Sintel/training" / p / "alley" / f"frame_{i:04d}.png", _img(i))
+    inv = np.zeros((H, W), np.uint8)
+    inv[:, :5] = 255
+    for i in (1, 2):
+        write_flo(tmp_path / "Sintel/training/flow/alley" / f"frame_{i:04d}.flo", _flow(0, i))
+        write_image(tmp_path / "Sintel/training/invalid/alley" / f"frame_{i:04d}.png", inv)
+    train = datasets.load("sintel", tmp_path)
+    bench = list_pairs("sintel", tmp_path / "Sintel")
+    assert len(train) == len(bench) == 4
+    for k, pair in enumerate(bench):
+        flow, valid = pair.truth()
+        assert torch.equal(train[k]["valid"][0], torch.from_numpy(valid)) and not valid[:, :5].any()
+        assert torch.equal(train[k]["flows"][0], torch.from_numpy(flow).permute(2, 0, 1))
+    mask = np.array([[0, 1, 255]], np.uint8)
+    assert davis_objects(mask, "2017").tolist() == [[0, 1, 0]] and davis_objects(mask, "2016").tolist() == [[0, 1, 1]]

@@ -119,8 +119,9 @@ def _default_flow_methods(weights: str, tvl1: bool, console) -> list[str]:
 def flow_command(
     ctx: typer.Context,
     root: Annotated[Path, typer.Option("--root", help="dataset folder")],
-    dataset: Annotated[str, typer.Option("--dataset", help="middlebury, sintel, chairs, kitti or folder "
-                                                           "(<root>/[<group>/]<pair>/frame1.png, frame2.png, flow.flo)")] = "folder",
+    dataset: Annotated[str, typer.Option("--dataset", help="middlebury, sintel, chairs (its val split), kitti, hd1k or "
+                                                           "folder (<root>/[<group>/]<pair>/frame1.png, frame2.png, flow.flo); "
+                                                           "the layouts: segflow_cli/data/layouts.py")] = "folder",
     methods: Annotated[Optional[list[str]], typer.Option("--method", help=f"{FLOW_METHODS_HELP}; repeat for several (default: all available)")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="write flow_results.csv, flow_pairs.csv, results.json, flow.png")] = None,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the network's internal resolution")] = 1024,
@@ -135,7 +136,7 @@ def flow_command(
     from rich.console import Console
 
     from ..eval.flow_bench import run_flow_benchmark
-    from ..data.flow_pairs import list_pairs
+    from ..data.layouts import list_pairs
     from ..classical import has_tvl1
     from ..inference.methods import get_flow_method
     from ..eval.report import run_info, write_flow_outputs

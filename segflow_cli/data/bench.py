@@ -16,7 +16,7 @@ def measure(*, count: int = 200, size: tuple[int, int] = (384, 320), frames: int
     import torch
 
     from .config import SceneConfig
-    from .dataset import SyntheticScenes
+    from .synthetic import SyntheticScenes
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)

@@ -1,4 +1,5 @@
-"""DAVIS semi-supervised evaluation: the dataset layout, per-object J / F / T and the official summary.
+"""DAVIS semi-supervised evaluation: sequences and annotations (the tree as data/layouts.py lays it
+out), per-object J / F / T and the official summary.
 
 Protocol (davis2017-evaluation): the first and last frames are excluded; each object of the
 first-frame annotation is scored on frames 1..N-2; statistics are per object; global figures are
@@ -16,6 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..data.layouts import davis_annotations, davis_image_set, davis_objects, read_image_set
 from ..errors import ArgumentError, SegflowError
 from .davis_metrics import boundary_f, db_statistics, region_similarity
 from .t_stability import temporal_stability
@@ -59,7 +61,7 @@ def sequence_names(root: Path, *, year: str, split: str, sequences: Sequence[str
         raise ArgumentError("year", year, "choose 2016 or 2017")
     if split not in SPLITS:
         raise ArgumentError("split", split, "choose train, val or all")
-    ann = root / "Annotations" / "480p"
+    ann = davis_annotations(root)
     if not ann.is_dir():
         raise ArgumentError("root", root, "not a DAVIS folder (no Annotations/480p)",
                             fix="give the folder holding JPEGImages/ and Annotations/")
@@ -68,11 +70,11 @@ def sequence_names(root: Path, *, year: str, split: str, sequences: Sequence[str
     else:
         names = []
         for part in ("train", "val") if split == "all" else (split,):
-            f = root / "ImageSets" / year / f"{part}.txt"
+            f = davis_image_set(root, year, part)
             if not f.is_file():
                 raise SegflowError(f"{f} is missing; pass sequences=[...] or use the DAVIS {year} ImageSets",
                                    cli=f"{f} is missing; pass --sequences a,b,... or use the DAVIS {year} ImageSets")
-            names += [ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+            names += read_image_set(f)
         names = list(dict.fromkeys(names))
     missing = [s for s in names if not (ann / s).is_dir()]
     if missing:
@@ -82,15 +84,10 @@ def sequence_names(root: Path, *, year: str, split: str, sequences: Sequence[str
 
 
 def annotation_files(root: Path, sequence: str) -> list[Path]:
-    files = sorted((root / "Annotations" / "480p" / sequence).glob("*.png"))
+    files = sorted(davis_annotations(root, sequence).glob("*.png"))
     if len(files) < 3:
         raise SegflowError(f"{sequence} has {len(files)} annotated frames; the protocol needs at least 3")
     return files
-
-
-def gt_objects(mask: np.ndarray, year: str) -> np.ndarray:
-    """A read annotation (H, W) -> ids: one object for 2016, 255 (void) -> background for 2017."""
-    return (mask > 0).astype(np.uint8) if year == "2016" else np.where(mask == 255, 0, mask).astype(np.uint8)
 
 
 def score_sequence(sequence: str, gt: Sequence[np.ndarray], pred: Sequence[np.ndarray], *, year: str,
@@ -98,7 +95,7 @@ def score_sequence(sequence: str, gt: Sequence[np.ndarray], pred: Sequence[np.nd
     """Score one sequence. gt, pred: the N masks of all frames ((H, W) ids; frame 0 and N-1 are ignored)."""
     if len(gt) != len(pred):
         raise SegflowError(f"{sequence}: {len(pred)} predicted frames for {len(gt)} annotated frames")
-    gts = [gt_objects(g, year) for g in gt]
+    gts = [davis_objects(g, year) for g in gt]
     preds = [(p > 0).astype(np.uint8) if year == "2016" else np.asarray(p) for p in pred]
     n_obj = int(gts[0].max())
     if n_obj == 0:

@@ -1,5 +1,6 @@
 """Run a video-segmentation method over DAVIS sequences, write its masks in DAVIS results layout
-and score them (davis.py). Frames come from JPEGImages/480p/<seq>; the first annotation starts it."""
+and score them (davis.py). Frames come from the tree's JPEG folder (data/layouts.py); the first
+annotation starts it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..data.layouts import davis_frames, davis_objects
 from ..errors import SegflowError
-from .davis import ObjectScores, annotation_files, gt_objects, score_sequence
+from .davis import ObjectScores, annotation_files, score_sequence
 
 
 def run_sequences(root: Path, sequences: Sequence[str], session, *, year: str, predictions_out: Path | None,
@@ -26,7 +28,7 @@ def run_sequences(root: Path, sequences: Sequence[str], session, *, year: str, p
     for seq in sequences:
         files = annotation_files(root, seq)
         gt = [read_mask(f) for f in files]
-        jpegs = root / "JPEGImages" / "480p" / seq
+        jpegs = davis_frames(root, seq)
         if not jpegs.is_dir():
             msg = f"no frames for {seq}: {jpegs} is missing"
             raise SegflowError(f"{msg}; give a full DAVIS folder as root",
@@ -35,7 +37,7 @@ def run_sequences(root: Path, sequences: Sequence[str], session, *, year: str, p
             frames = list(source)
         if len(frames) != len(gt):
             raise SegflowError(f"{seq}: {len(frames)} frames in {jpegs} but {len(gt)} annotations")
-        first = gt_objects(gt[0], year)
+        first = davis_objects(gt[0], year)
         t0 = time.perf_counter()
         pred = [np.asarray(r.mask, dtype=np.uint8) for r in session.propagate(frames, first_mask=first)]
         seconds = time.perf_counter() - t0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from ..errors import SegflowError
-from ..data.flow_pairs import FlowPair
+from ..data.layouts import FlowPair
 from ..inference.methods import FlowFn
 from .flow_metrics import PairErrors, flow_errors, summarize_flow
 
