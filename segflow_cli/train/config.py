@@ -54,6 +54,8 @@ class TrainConfig:
     export: str | None = None  # also write the final weights-only file (+ card) here, e.g. weights/NAME.safetensors
 
     def __post_init__(self) -> None:
+        if self.trunk_lr_scale < 0:
+            raise ArgumentError("trunk_lr_scale", self.trunk_lr_scale, "must be >= 0", fix="give 0 to freeze the trunk")
         w, h = self.size
         if w % 32 or h % 32 or w <= 0 or h <= 0:
             raise ArgumentError("size", f"{w}x{h}", "width and height must be positive multiples of 32")

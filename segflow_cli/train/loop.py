@@ -67,8 +67,10 @@ def make_optimizer(model, cfg: TrainConfig):
     return opt, sched
 
 
-def set_phase(model, phase: str) -> None:
-    """Freeze the branch a phase does not train; the frozen trunk's BatchNorm keeps its statistics."""
+def set_phase(model, phase: str, *, train_trunk: bool = True) -> None:
+    """Freeze the branch a phase does not train; the frozen trunk's BatchNorm keeps its statistics.
+    ``train_trunk=False`` (trunk_lr_scale 0) keeps the shared trunk frozen in every phase: the memory
+    keys then stay those the readout was chosen with."""
     train_seg, train_flow = phase in ("seg", "joint"), phase in ("flow", "joint")
     model.train()
     for modules, on in ((model.seg_modules(), train_seg), (model.flow_modules(), train_flow)):
@@ -78,6 +80,8 @@ def set_phase(model, phase: str) -> None:
                 m.eval()
     if hasattr(model, "trunk"):
         model.trunk.eval()  # batch sizes of a few samples make BN statistics noise; keep ImageNet's
+        if not train_trunk:
+            model.trunk.requires_grad_(False)
 
 
 def step_loss(model, batch: dict, phase: str):
@@ -133,7 +137,7 @@ def train(cfg: TrainConfig) -> dict:
         for step, batch in enumerate(loader, start=start):
             if cfg.phase_at(step) != phase:
                 phase = cfg.phase_at(step)
-                set_phase(model, phase)
+                set_phase(model, phase, train_trunk=cfg.trunk_lr_scale > 0)
                 net = DDP(model) if world > 1 else model  # DDP tracks only the params that train now
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             with autocast(device, precision):
@@ -162,7 +166,7 @@ def train(cfg: TrainConfig) -> dict:
                     log.write(json.dumps({"step": done, "val": metrics, "time": time.time()}) + "\n")
                     log.flush()
                     export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics, seconds=wall(), device=device)
-                    set_phase(model, phase)
+                    set_phase(model, phase, train_trunk=cfg.trunk_lr_scale > 0)
                 if done % cfg.ckpt_every == 0 or last:
                     save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, step=done, extra={"train_seconds": wall()})
     if log:
