@@ -134,3 +134,29 @@ def test_standard_layouts_are_found(tmp_path):
     write_kitti_flow(ki / "flow_occ/000000_10.png", flow, valid)
     (kp,) = list_pairs("kitti", tmp_path / "kitti")
     assert kp.image2.name == "000000_11.png" and kp.truth()[1].sum() == 20
+
+
+def test_flow_results_are_reported_per_group(tmp_path):
+    """Sintel passes and the folder layout's groups each get their own figures, pooled from their pairs only."""
+    from segflow_cli.eval.flow_bench import pair_group
+
+    assert pair_group("sintel/clean_alley_1_0002", "folder") == "sintel-clean"
+    assert pair_group("final/market_5/0001", "sintel") == "sintel-final"
+    assert pair_group("chairs/0000003", "folder") == "chairs" and pair_group("00012", "chairs") == "chairs"
+    root = tmp_path / "flowdata"
+    for group, (dx, dy) in (("easy", (1, 0)), ("hard", (9, -7))):
+        big = _texture(160, 192, len(group))
+        d = root / group / "p"
+        write_image(d / "frame1.png", big[30:126, 30:158])
+        write_image(d / "frame2.png", big[30 - dy:126 - dy, 30 - dx:158 - dx])
+        write_flo(d / "flow.flo", np.broadcast_to(np.float32([dx, dy]), (96, 128, 2)).copy())
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["benchmark", "flow", "--root", str(root), "--method", "dis", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Per group" in res.output
+    with open(out / "flow_groups.csv") as f:
+        rows = {r["Group"]: r for r in csv.DictReader(f)}
+    pairs = json.loads((out / "results.json").read_text())["pairs"]["dis"]
+    assert set(rows) == {"easy", "hard"} and all(r["pairs"] == "1" for r in rows.values())
+    for g in ("easy", "hard"):
+        assert float(rows[g]["EPE"]) == pytest.approx(pairs[f"{g}/p"]["EPE"], abs=1e-5)

@@ -123,7 +123,7 @@ def flow_command(
                                                            "folder (<root>/[<group>/]<pair>/frame1.png, frame2.png, flow.flo); "
                                                            "the layouts: segflow_cli/data/layouts.py")] = "folder",
     methods: Annotated[Optional[list[str]], typer.Option("--method", help=f"{FLOW_METHODS_HELP}; repeat for several (default: all available)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="write flow_results.csv, flow_pairs.csv, results.json, flow.png")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="write flow_results.csv, flow_groups.csv, flow_pairs.csv, results.json, flow.png")] = None,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the network's internal resolution")] = 1024,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
@@ -135,12 +135,12 @@ def flow_command(
     setup_threads(threads)
     from rich.console import Console
 
-    from ..eval.flow_bench import run_flow_benchmark
+    from ..eval.flow_bench import pair_group, run_flow_benchmark
     from ..data.layouts import list_pairs
     from ..classical import has_tvl1
     from ..inference.methods import get_flow_method
     from ..eval.report import run_info, write_flow_outputs
-    from ..eval.tables import flow_table
+    from ..eval.tables import flow_group_table, flow_table
 
     console = Console(stderr=True)
     pairs = list_pairs(dataset, root)
@@ -148,6 +148,8 @@ def flow_command(
     fns = {n: get_flow_method(n, weights=weights, device=device, precision=precision, max_size=max_size) for n in names}
     results = run_flow_benchmark(pairs, fns)
     Console().print(flow_table(results, title=f"{dataset}: {len(pairs)} pairs ({root})"))
+    if len({pair_group(p.name, dataset) for p in pairs}) > 1:
+        Console().print(flow_group_table(results, dataset=dataset, title="Per group"))
     if out is not None:
         info = run_info(command=_command(ctx), device=device if "segflow" in names else "cpu",
                         precision=precision if "segflow" in names else None,

@@ -27,6 +27,31 @@ class MethodResult:
         out["ms/pair"] = 1000.0 * sum(self.seconds) / len(self.seconds)
         return out
 
+    def group_summaries(self, dataset: str) -> dict[str, dict[str, float]]:
+        """The summary per group of pairs (``pair_group``), groups in order of first appearance."""
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(self.pairs):
+            groups.setdefault(pair_group(p, dataset), []).append(i)
+        out = {}
+        for g, idx in groups.items():
+            out[g] = summarize_flow([self.errors[i] for i in idx])
+            out[g]["ms/pair"] = 1000.0 * sum(self.seconds[i] for i in idx) / len(idx)
+            out[g]["pairs"] = len(idx)
+        return out
+
+
+def pair_group(name: str, dataset: str) -> str:
+    """The group a pair is reported in: the Sintel pass (``sintel-clean`` / ``sintel-final``, from a
+    ``clean``/``final`` path part or a ``clean_``/``final_`` prefix), else the first folder of its name
+    (the folder layout's <root>/<group>/<pair>), else the dataset."""
+    parts = name.split("/")
+    for part in parts:
+        low = part.lower()
+        for pass_ in ("clean", "final"):
+            if low == pass_ or low.startswith(pass_ + "_"):
+                return f"sintel-{pass_}"
+    return parts[0] if len(parts) > 1 else dataset
+
 
 def run_flow_benchmark(pairs: Sequence[FlowPair], methods: dict[str, FlowFn], *, warmup: bool = True,
                        on_pair: Callable[[str, str], None] | None = None) -> list[MethodResult]:

@@ -111,22 +111,28 @@ def plot_davis(path: Path, objects) -> None:
 
 
 def write_flow_outputs(out: Path, results, info: dict, *, dataset: str) -> list[Path]:
-    """flow_results.csv (one row per method), flow_pairs.csv (per pair), results.json and flow.png."""
+    """flow_results.csv (one row per method), flow_groups.csv (per group of pairs and method),
+    flow_pairs.csv (per pair), results.json and flow.png."""
     out.mkdir(parents=True, exist_ok=True)
     cols = ["EPE", "1px", "3px", "5px", "Fl-all", "ms/pair"]
     write_bytes_atomic(out / "flow_results.csv",
                        _csv_text(["Method", *cols], [[r.method, *(r.summary[c] for c in cols)] for r in results]))
+    groups = {r.method: r.group_summaries(dataset) for r in results}
+    write_bytes_atomic(out / "flow_groups.csv", _csv_text(
+        ["Group", "Method", "pairs", *cols],
+        [[g, m, s["pairs"], *(s[c] for c in cols)] for m, per in groups.items() for g, s in per.items()]))
     rows = [[r.method, p, e.epe, e.acc1, e.acc3, e.acc5, e.fl_all, 1000 * s]
             for r in results for p, e, s in zip(r.pairs, r.errors, r.seconds)]
     write_bytes_atomic(out / "flow_pairs.csv", _csv_text(["Method", "Pair", *cols], rows))
     write_json(out / "results.json", {"run": info, "dataset": dataset,
                                       "summary": {r.method: r.summary for r in results},
+                                      "groups": groups,
                                       "pairs": {r.method: {p: {"EPE": e.epe, "1px": e.acc1, "3px": e.acc3, "5px": e.acc5,
                                                                "Fl-all": e.fl_all, "valid_pixels": e.n_valid, "ms": 1000 * s}
                                                            for p, e, s in zip(r.pairs, r.errors, r.seconds)}
                                                 for r in results}})
     plot_flow(out / "flow.png", results)
-    return [out / n for n in ("flow_results.csv", "flow_pairs.csv", "results.json", "flow.png")]
+    return [out / n for n in ("flow_results.csv", "flow_groups.csv", "flow_pairs.csv", "results.json", "flow.png")]
 
 
 def plot_flow(path: Path, results) -> None:

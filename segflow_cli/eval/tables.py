@@ -47,6 +47,20 @@ def flow_table(results, *, title: str = "Optical flow") -> Table:
     return t
 
 
+def flow_group_table(results, *, dataset: str, title: str = "Per group") -> Table:
+    """One row per group and method (the groups of flow_bench.pair_group), the columns of flow_table."""
+    t = Table(title=title)
+    for c in ("Group", "Method", "pairs", "EPE", "1px %", "3px %", "5px %", "Fl-all %", "ms/pair"):
+        t.add_column(c, justify="left" if c in ("Group", "Method") else "right")
+    per = {r.method: r.group_summaries(dataset) for r in results}
+    for g in per[results[0].method]:
+        for r in results:
+            s = per[r.method][g]
+            t.add_row(g, r.method, str(s["pairs"]), f"{s['EPE']:.3f}", _pct(s["1px"]), _pct(s["3px"]), _pct(s["5px"]),
+                      _pct(s["Fl-all"]), f"{s['ms/pair']:.1f}")
+    return t
+
+
 def speed_table(rows: list[dict], *, title: str = "Speed") -> Table:
     """Rows of {task, method, frames/s, ms/frame, peak MiB}."""
     t = Table(title=title)
