@@ -7,6 +7,8 @@ its method registry, methods.py, which the command line's help reads) does not i
 
 from __future__ import annotations
 
+from .methods import SEGMENT_DEFAULT  # torch-free
+
 DEFAULT_MAX_SIZE = 512
 
 
@@ -34,7 +36,7 @@ def _runner(weights: str, model, **kw):
     return PairRunner(entry.load(), transform=entry.transforms(), **kw)
 
 
-def create_session(*, method: str = "propagate", weights: str = "segflow-lite", device: str = "auto",
+def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lite", device: str = "auto",
                    precision: str = "fp32", max_size: int = DEFAULT_MAX_SIZE, finetune_steps: int = 0,
                    compute_flow: bool = True, model=None, memory: bool = True, memory_frames: int = 6,
                    memory_every: int = 1):

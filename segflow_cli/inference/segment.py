@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
+from .methods import SEGMENT_DEFAULT
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
@@ -319,7 +320,7 @@ def _embedder(session, model, max_size: int):
     return runner.embedder(max_size)
 
 
-def segment_video(video, mask_path, out, *, start: int = 0, method: str = "propagate", finetune_steps: int = 0,
+def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMENT_DEFAULT, finetune_steps: int = 0,
                   max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
@@ -655,7 +656,7 @@ def segment_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1), mod
         return
     options.pop("boxes", None)
     options.pop("points", None)
-    method = options.get("method", "propagate")
+    method = options.get("method", SEGMENT_DEFAULT)
     check_max_size(options.get("max_size", 512))
     if "formats" in options:
         from .outputs import check_formats
