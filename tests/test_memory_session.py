@@ -132,6 +132,7 @@ def test_propagate_is_the_default_and_still_gives_the_networks_flow(shipped):
     frames, masks = reentry_clip(size=(96, 64), visible=3, hidden=0, after=0)
     session = create_session(model=shipped, max_size=96)
     assert session.method == "propagate"
+    assert shipped.config.memory_gate and shipped.seg_decoder.gate is not None  # the shipped network has its gate
     res = list(session.propagate(list(frames), first_mask=masks[0]))
     assert res[1].flow is not None and res[1].flow.shape == (64, 96, 2)
     import pytest
@@ -139,7 +140,7 @@ def test_propagate_is_the_default_and_still_gives_the_networks_flow(shipped):
     from segflow_cli.errors import SegflowError
 
     with pytest.raises(SegflowError, match="method segflow"):
-        create_session(model=shipped, finetune_steps=3)
+        create_session(model=shipped, method="propagate", finetune_steps=3)
 
 
 def test_flow_and_embedding_equal_the_full_forward_pass(shipped):

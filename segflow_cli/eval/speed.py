@@ -101,14 +101,17 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
     rows.append({"task": "flow", "method": "segflow", "fps": _time_pairs(estimator, clip, dev), "peak_mib": _peak_mib(dev)})
     rows.append({"task": "flow", "method": "dis (OpenCV, cpu)", "fps": _time_pairs(dis_flow, clip, None),
                  "peak_mib": None})
-    for label, kw in (("segflow", {}), ("segflow --no-memory", {"memory": False}), ("propagate", {"method": "propagate"}),
+    for label, kw in (("segflow", {}), ("segflow + flow output (what segment computes)", {"compute_flow": True}),
+                      ("segflow --no-memory", {"memory": False}), ("propagate", {"method": "propagate"}),
                       ("propagate + flow output", {"method": "propagate", "compute_flow": True})):
         session = create_session(**{"method": "segflow", "compute_flow": False, **kw}, device=device, precision=precision,
                                  max_size=max_size, model=model)
         _reset_peak(dev)
         rows.append({"task": "segmentation", "method": label, "fps": _time_session(session, clip, mask, dev),
                      "peak_mib": _peak_mib(dev)})
-    rows.append({"task": "segment end to end", "method": "propagate",
+    from ..inference.methods import SEGMENT_DEFAULT
+
+    rows.append({"task": "segment end to end", "method": SEGMENT_DEFAULT,
                  "fps": _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, model=model),
                  "peak_mib": _peak_mib(dev)})
     warp = create_session(method="dis-warp", max_size=max_size, compute_flow=False)

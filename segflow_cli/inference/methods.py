@@ -31,7 +31,7 @@ SEGMENT_HELP = {
     "dis-warp": "classical baseline",
 }
 SEGMENT_METHODS = tuple(SEGMENT_HELP)  # ("segflow", "propagate", "dis-warp"): inference.session.METHODS
-SEGMENT_DEFAULT = "propagate"
+SEGMENT_DEFAULT = "propagate"  # segflow ties it on validation clips and is slower (benchmarks/RESULTS.md, 2026-12-02)
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:
