@@ -35,6 +35,7 @@ def train_command(
     train_samples: Annotated[int, typer.Option("--train-samples", help="use a fixed set of N scenes (0: endless)")] = 0,
     prior_strength: Annotated[float, typer.Option("--prior-strength", help="how hard training priors are perturbed (1: strong)")] = 1.0,
     trunk_lr_scale: Annotated[float, typer.Option("--trunk-lr-scale", help="the shared trunk's learning rate as a fraction of --lr (0: frozen trunk)")] = 0.3,
+    rollout: Annotated[int, typer.Option("--rollout", help="N >= 3: the segmentation phase trains on N-frame rollouts (the network reads its own predictions and memory; with --phases seg)")] = 0,
     hard_prior_rate: Annotated[float, typer.Option("--hard-prior-rate", help="fraction of training priors that are lost (empty, far off, a fragment)")] = 0.0,
     reference_gap: Annotated[int, typer.Option("--reference-gap", help="synthetic clips: frames between the reference and the current frame")] = 3,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="also validate on KIND=PATH (its val split); repeatable")] = None,
@@ -61,7 +62,7 @@ def train_command(
         size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
         init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
         textures=tuple(textures or ()), stop_at=stop_at, train_samples=train_samples, export=export,
-        val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, hard_prior_rate=hard_prior_rate,
+        val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, rollout=rollout, hard_prior_rate=hard_prior_rate,
         reference_gap=reference_gap,
     )
     result = train(cfg)

@@ -48,6 +48,8 @@ class TrainConfig:
     hard_prior_rate: float = 0.0  # this fraction of priors is lost (empty, far off, a fragment): matching must recover
     reference_gap: int = 3  # synthetic clips: the reference frame lies this many frames before the current one
     trunk_lr_scale: float = 0.3  # the ImageNet trunk learns slower than the new layers
+    rollout: int = 0  # > 0: the seg phase trains on rollouts of clips this many frames long (train/rollout.py)
+    rollout_memory: int = 3  # recent predicted frames a rollout's memory keeps
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
     stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
     val_data: tuple[str, ...] = ()  # KIND=PATH real sets validated besides the synthetic one (their val split)
@@ -64,6 +66,9 @@ class TrainConfig:
         bad = [p for p in self.phases if p not in ("seg", "flow")]
         if bad or not self.phases:
             raise SegflowError(f"phases must be seg and/or flow, got {self.phases}")
+        if self.rollout and (self.rollout < 3 or self.phases != ("seg",) or self.schedule != "alternate"):
+            raise ArgumentError("rollout", self.rollout, "rollouts need at least 3 frames and the segmentation phase "
+                                "alone", fix="give rollout >= 3 with phases=('seg',)", cli_fix="give --rollout >= 3 with --phases seg")
         for name in ("steps", "batch_size", "switch_every"):
             if getattr(self, name) < 1:
                 raise ArgumentError(name, getattr(self, name), "must be at least 1")

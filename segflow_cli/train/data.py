@@ -50,7 +50,12 @@ def data_engine_settings(cfg: TrainConfig) -> dict:
     (synthetic data is the stream (config, seed, index), so these reproduce it exactly)."""
     from dataclasses import asdict
 
-    scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in scene_configs(cfg)]
+    configs = scene_configs(cfg)
+    if cfg.rollout:
+        from .rollout import rollout_scene_config
+
+        configs = [rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures)]
+    scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in configs]
     return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
             "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}
 

@@ -122,8 +122,16 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    if cfg.rollout:
+        from .data import STREAM_LENGTH
+        from .rollout import RolloutClips, rollout_scene_config
+
+        samples = RolloutClips(rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures),
+                               length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed, transform=transform)
+    else:
+        samples = train_pairs(cfg, transform=transform)
     loader = DataLoader(
-        train_pairs(cfg, transform=transform), num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
+        samples, num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
         batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size, rank=rank, world=world),
     )
     val = {"synthetic": val_pairs(cfg, transform=transform)} if rank == 0 else {}
@@ -141,7 +149,12 @@ def train(cfg: TrainConfig) -> dict:
                 net = DDP(model) if world > 1 else model  # DDP tracks only the params that train now
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             with autocast(device, precision):
-                loss, logs = step_loss(net, batch, phase)
+                if cfg.rollout:
+                    from .rollout import rollout_loss
+
+                    loss, logs = rollout_loss(net, batch, memory_frames=cfg.rollout_memory, seed=cfg.seed * 1_000_003 + step)
+                else:
+                    loss, logs = step_loss(net, batch, phase)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
