@@ -12,7 +12,7 @@ from ..inference.methods import FLOW_METHODS, SEGMENT_DEFAULT
 from . import app
 from .common import (
     DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
-    setup_threads,
+    setup_threads, stdout_console,
 )
 
 bench = typer.Typer(help="Accuracy and speed benchmarks (DAVIS J/F/T, flow EPE, frames/s).", no_args_is_help=True)
@@ -91,7 +91,7 @@ def davis_command(
                     memory=session.use_memory, memory_frames=memory_frames if session.use_memory else 0)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
-    Console().print(davis_table(objects, summary, fps=fps, title=title))
+    stdout_console().print(davis_table(objects, summary, fps=fps, title=title))
     if out is not None:
         written = write_davis_outputs(out, objects, summary, info, fps=fps)
         console.print("wrote " + ", ".join(str(p) for p in written))
@@ -147,9 +147,9 @@ def flow_command(
     names = list(dict.fromkeys(methods or _default_flow_methods(weights, has_tvl1(), console)))
     fns = {n: get_flow_method(n, weights=weights, device=device, precision=precision, max_size=max_size) for n in names}
     results = run_flow_benchmark(pairs, fns)
-    Console().print(flow_table(results, title=f"{dataset}: {len(pairs)} pairs ({root})"))
+    stdout_console().print(flow_table(results, title=f"{dataset}: {len(pairs)} pairs ({root})"))
     if len({pair_group(p.name, dataset) for p in pairs}) > 1:
-        Console().print(flow_group_table(results, dataset=dataset, title="Per group"))
+        stdout_console().print(flow_group_table(results, dataset=dataset, title="Per group"))
     if out is not None:
         info = run_info(command=_command(ctx), device=device if "segflow" in names else "cpu",
                         precision=precision if "segflow" in names else None,
@@ -191,7 +191,7 @@ def speed_command(
         model = segflow_lite(trunk_pretrained=False)
     rows = measure_speed(width=w, height=h, frames=frames, device=device, precision=precision, weights=weights,
                          max_size=max_size, model=model)
-    Console().print(speed_table(rows, title=f"speed at {w}x{h}, {frames} frames (internal max {max_size})"))
+    stdout_console().print(speed_table(rows, title=f"speed at {w}x{h}, {frames} frames (internal max {max_size})"))
     if out is not None:
         info = run_info(command=_command(ctx), device=rows[0]["device"], precision=precision,
                         weights=None if random_weights else weights)

@@ -89,3 +89,13 @@ def check_max_size(value: int) -> int:
     from ..policy import check_max_size as check
 
     return check(value)
+
+
+def stdout_console():
+    """A rich Console for tables on stdout: the terminal's width in a terminal; piped or redirected,
+    no width to respect, so tables are never cut at 80 columns ("segfl…") and carry no colour codes."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=1000, no_color=True, highlight=False)

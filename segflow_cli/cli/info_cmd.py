@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from . import app
-from .common import guard
+from .common import guard, stdout_console
 
 
 def _version(dist: str) -> str:
@@ -68,15 +68,13 @@ def info_command(
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check each weights file against its card's sha256")] = True,
 ) -> None:
     """Print versions, the compute device `auto` picks, and the registered weights."""
-    from rich.console import Console
     from rich.table import Table
 
     from .. import __version__
     from ..policy import free_cores, pick_threads
     from ..weights import list_cards, sha256_of, weights_dir
 
-    # Piped or redirected: no terminal width to respect, so never cut or wrap names at 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=1000, no_color=True, highlight=False)
+    console = stdout_console()
     console.print(f"segflow {__version__}  python {platform.python_version()}  torch {_version('torch')}  "
                   f"torchvision {_version('torchvision')}", soft_wrap=True)
     if probe:
