@@ -43,7 +43,7 @@ def check_max_size(max_size: int) -> int:
     """``max_size`` (cap on the internal resolution, longer side) must be at least the network stride."""
     if int(max_size) < MIN_MAX_SIZE:
         raise ArgumentError("max_size", max_size, f"below {MIN_MAX_SIZE}, the network stride (the smallest "
-                                           "internal size)", fix=f"use {MIN_MAX_SIZE} or more (default 512)")
+                                           "internal size)", fix=f"use {MIN_MAX_SIZE} or more (default 864)")
     return int(max_size)
 
 

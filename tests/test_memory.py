@@ -13,9 +13,14 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
     pixel within the Chebyshev radius of its rounded (clamped) centre; top-k; softmax; weighted values."""
     c, h, w = query.shape
     q = query.reshape(c, -1).t()
-    sims = [q @ mem.long_keys]
-    vals = [mem.long_values.t()[None].expand(h * w, -1, -1)]
     own = identity_positions(h, w)
+    long = q @ mem.long_keys
+    if cfg.long_window_penalty:  # far long-term candidates count less (every long-term frame on the same grid)
+        near = ((own[0].reshape(-1, 1) - own[0].reshape(1, -1)).abs() <= cfg.radius) & \
+               ((own[1].reshape(-1, 1) - own[1].reshape(1, -1)).abs() <= cfg.radius)
+        long = long - cfg.long_window_penalty * (~near).float().repeat(1, mem.long_keys.shape[1] // (h * w))
+    sims = [long]
+    vals = [mem.long_values.t()[None].expand(h * w, -1, -1)]
     for t in range(mem.recent):
         cen = torch.round(positions[t])
         cx = cen[0].clamp(0, w - 1).reshape(-1, 1)
@@ -48,6 +53,23 @@ def test_tiled_readout_equals_dense_reference_without_motion():
     assert out.shape == (3, 13, 21)
     assert torch.allclose(out, ref, atol=1e-5)
     assert torch.allclose(out.sum(0), torch.ones(13, 21), atol=1e-5)  # values stay normalised
+
+
+def test_long_term_window_penalty_equals_dense_reference():
+    """Far long-term candidates count ``long_window_penalty`` less cosine, over two annotated frames;
+    a large penalty reads the long-term frames locally only (the CRW / DINO protocol)."""
+    mem, q = _memory(seed=4)
+    long_keys = torch.cat([mem.long_keys, mem.long_keys.flip(1)], 1)
+    long_values = torch.cat([mem.long_values, mem.long_values.flip(1)], 1)
+    mem = MemoryState(long_keys, long_values, mem.keys, mem.values, mem.positions, long_shape=(13, 21))
+    for penalty in (0.1, 5.0):
+        cfg = ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False, null_similarity=None,
+                            long_window_penalty=penalty)
+        out = readout(q, mem, config=cfg)
+        assert torch.allclose(out, _dense_readout(q, mem, mem.positions, cfg), atol=1e-5)
+    plain = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False,
+                                                 null_similarity=None))
+    assert (plain - out).abs().max() > 0.05  # the penalty changes what is read
 
 
 def test_flow_guided_windows_follow_uniform_motion_exactly():

@@ -52,6 +52,22 @@ def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
     assert len(list((tmp_path / "out" / "flow").glob("*.flo"))) == 5
 
 
+def test_no_flow_skips_the_flow_video_and_keeps_the_masks(clip, tmp_path):
+    """--no-flow: the default method's masks do not depend on the flow, so they equal a full run's."""
+    d, _ = clip
+    assert _segment(d, tmp_path / "full").exit_code == 0
+    res = _segment(d, tmp_path / "fast", "--no-flow")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "fast" / "overlay.mp4").exists() and not (tmp_path / "fast" / "flow.mp4").exists()
+    for i in range(6):
+        name = f"{i:05d}.png"
+        assert np.array_equal(read_mask(tmp_path / "fast" / "masks" / name), read_mask(tmp_path / "full" / "masks" / name))
+    res = _segment(d, tmp_path / "both", "--no-flow", "--save-flow")
+    lines = [l for l in res.output.strip().splitlines() if l.strip()]
+    assert res.exit_code != 0 and len(lines) == 1 and "--no-flow" in lines[0] and "--save-flow" in lines[0], res.output
+    assert not (tmp_path / "both").exists()
+
+
 def test_session_and_cli_give_identical_masks(clip, tmp_path):
     d, scene = clip
     assert _segment(d, tmp_path / "cli", "--method", "segflow", "--finetune-steps", "3").exit_code == 0

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import FLOW_METHODS, SEGMENT_DEFAULT
+from ..inference.methods import FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from . import app
 from .common import (
     DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
@@ -46,7 +46,7 @@ def davis_command(
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="score existing masks DIR/<seq>/NNNNN.png (any method's) instead of running one")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="write CSVs, results.json, davis.png (and the masks when a method runs)")] = None,
     no_t: Annotated[bool, typer.Option("--no-t", help="skip temporal stability T (the slowest metric)")] = False,
-    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side)")] = 512,
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side); 512 is faster")] = SEGMENT_MAX_SIZE,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
@@ -164,7 +164,7 @@ def speed_command(
     ctx: typer.Context,
     size: Annotated[str, typer.Option("--size", help="frame size WIDTHxHEIGHT")] = "854x480",
     frames: Annotated[int, typer.Option("--frames", help="frames per timed run (after a warm-up)")] = 30,
-    max_size: Annotated[int, typer.Option("--max-size", help="cap on the network's internal resolution")] = 512,
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the network's internal resolution")] = SEGMENT_MAX_SIZE,
     random_weights: Annotated[bool, typer.Option("--random-weights", help="time an untrained segflow-lite "
                                                  "(speed does not depend on weight values; no weights needed)")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="write speed.json")] = None,

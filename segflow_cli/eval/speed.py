@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from ..inference.methods import SEGMENT_MAX_SIZE
+
 
 def synthetic_frames(width: int, height: int, n: int, *, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     """``n`` (H, W, 3) uint8 RGB frames of a panning texture with a moving square, and the first
@@ -78,7 +80,7 @@ def _time_session(session, frames, mask, device) -> float:
 
 
 def measure_speed(*, width: int, height: int, frames: int, device: str = "auto", precision: str = "fp32",
-                  weights: str = "segflow-lite", max_size: int = 512, model=None) -> list[dict]:
+                  weights: str = "segflow-lite", max_size: int = SEGMENT_MAX_SIZE, model=None) -> list[dict]:
     """Rows {task, method, fps, peak_mib, device}: flow (segflow network, OpenCV DIS) and video
     segmentation (segflow session, DIS-warp session) on the same synthetic frames."""
     from ..inference import create_session, load_flow_estimator

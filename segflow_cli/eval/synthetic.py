@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     p.add_argument("--clips", type=int, default=8)
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--size", default="512x288", help="clip size WxH")
-    p.add_argument("--max-size", type=int, default=512, help="the sessions' internal resolution cap")
+    p.add_argument("--max-size", type=int, default=512, help="the sessions' internal resolution cap (512: the clips' own size)")
     args = p.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     sessions = {}

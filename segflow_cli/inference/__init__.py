@@ -7,9 +7,9 @@ its method registry, methods.py, which the command line's help reads) does not i
 
 from __future__ import annotations
 
-from .methods import SEGMENT_DEFAULT  # torch-free
+from .methods import SEGMENT_DEFAULT, SEGMENT_MAX_SIZE  # torch-free
 
-DEFAULT_MAX_SIZE = 512
+DEFAULT_MAX_SIZE = SEGMENT_MAX_SIZE
 
 
 def __getattr__(name: str):

@@ -136,4 +136,5 @@ class SpaceTimeMemory:
             c = lk.shape[0]
             keys, values = lk.new_zeros(0, c, 1, 1), lk.new_zeros(0, lv.shape[0], 1, 1)
             positions = lk.new_zeros(0, 2, 1, 1)
-        return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions)
+        shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
+        return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape)

@@ -32,6 +32,10 @@ SEGMENT_HELP = {
 }
 SEGMENT_METHODS = tuple(SEGMENT_HELP)  # ("segflow", "propagate", "dis-warp"): inference.session.METHODS
 SEGMENT_DEFAULT = "propagate"  # segflow ties it on validation clips and is slower (benchmarks/RESULTS.md, 2026-12-02)
+# Internal resolution cap (longer side) for segmentation: DAVIS-size frames (854x480) run at their own
+# size. On the validation clips at 854x480, propagate J 0.883 at 864 vs 0.839 at 512 (2026-12-02);
+# --max-size 512 is the faster setting (about 4x less readout work).
+SEGMENT_MAX_SIZE = 864
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:

@@ -84,8 +84,8 @@ class OutputWriter:
     every frame; an id first seen later starts there); ``info``: extra fields for masks.json."""
 
     def __init__(self, out: Path, *, fps: float, size: tuple[int, int], save_flow: bool = False,
-                 alpha: bool = False, videos: bool = True, first_index: int = 0, formats=DEFAULT_FORMATS,
-                 object_ids=(), info: dict | None = None) -> None:
+                 alpha: bool = False, videos: bool = True, flow_video: bool = True, first_index: int = 0,
+                 formats=DEFAULT_FORMATS, object_ids=(), info: dict | None = None) -> None:
         self.out, self.fps, self.size, self.save_flow = Path(out), fps, size, save_flow
         self.formats = check_formats(formats)
         self.first_index = int(first_index)  # input frame number of the first frame written (--start)
@@ -109,7 +109,7 @@ class OutputWriter:
             from ..io import AlphaVideoWriter, alpha_video_suffix
 
             self.writers["alpha-video"] = AlphaVideoWriter(self.out / f"alpha{alpha_video_suffix()}", fps=fps, size=size)
-        names = (["overlay", "flow"] if videos else []) + (["alpha"] if alpha else [])
+        names = (["overlay"] + (["flow"] if flow_video else []) if videos else []) + (["alpha"] if alpha else [])
         for name in names:
             self.writers[name] = VideoWriter(self.out / f"{name}.mp4", fps=fps, size=size).__enter__()
         self._pending: list[np.ndarray] = []

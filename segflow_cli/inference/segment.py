@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
-from .methods import SEGMENT_DEFAULT
+from .methods import SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
@@ -132,7 +132,7 @@ def read_partial(out: Path) -> dict:
 
 # The options a resumed run must share with the run it continues (the masks it replays depend on them).
 _RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "finetune_steps",
-             "formats", "save_flow", "alpha")
+             "formats", "save_flow", "alpha", "flow_video")
 
 
 def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
@@ -154,7 +154,7 @@ def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
             raise ArgumentError(k, run[k], f"the interrupted run in {out} used {before[k]!r}",
                                 fix="resume with the same options, or start over with overwrite=True",
                                 cli_fix="resume with the same options, or start over with --overwrite",
-                                flag={"formats": "--format", "video": "VIDEO"}.get(k))
+                                flag={"formats": "--format", "video": "VIDEO", "flow_video": "--no-flow"}.get(k))
     if "png" not in run["formats"]:
         what = f"resume rebuilds the memory from {out}/masks/, which this run did not write"
         raise SegflowError(f"{what} (formats without png); start over with overwrite=True",
@@ -321,14 +321,17 @@ def _embedder(session, model, max_size: int):
 
 
 def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMENT_DEFAULT, finetune_steps: int = 0,
-                  max_size: int = 512, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
+                  max_size: int = SEGMENT_MAX_SIZE, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6, boxes=None, formats=None, points=None, resume: bool = False) -> str:
+                  memory_frames: int = 6, boxes=None, formats=None, points=None, resume: bool = False,
+                  flow_video: bool = True) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
+    ``flow_video=False``: no flow.mp4, and the default ``propagate`` then computes no flow at all
+    (the masks do not need it; about a third of its time a frame).
 
     ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
     masks are kept, the memory is rebuilt from the last of them, the videos and masks.json are made
@@ -343,12 +346,15 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
 
     check_max_size(max_size)
     formats = check_formats(formats)
+    if save_flow and not flow_video:
+        raise SegflowError("save_flow writes the flow that flow_video=False skips: give one of them",
+                           cli="--save-flow writes the flow that --no-flow skips: give one of them")
     if resume and overwrite:
         raise SegflowError("resume continues the run in out and overwrite replaces it: give one of them",
                            cli="--resume continues the run in --out and --overwrite replaces it: give one of them")
     run = dict(video=str(video), start=int(start), method=method, max_size=int(max_size), weights=str(weights),
                memory=bool(memory), memory_frames=int(memory_frames), finetune_steps=int(finetune_steps),
-               formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha))
+               formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha), flow_video=bool(flow_video))
     done, resumed = (None, 0)
     if resume:
         done, resumed = _resume_plan(Path(out), run)
@@ -382,7 +388,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
 
             session = create_session(method=method, weights=weights, device=device, precision=precision,
                                      max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
-                                     memory_frames=memory_frames)
+                                     memory_frames=memory_frames, compute_flow=flow_video)
             with open_frames(video, start=start) as peek:
                 mask = mask_from_points(next(iter(peek)), points, _embedder(session, model, max_size))
             mask_path = Path("the points")
@@ -398,7 +404,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         if not points:
             session = create_session(method=method, weights=weights, device=device, precision=precision,
                                      max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
-                                     memory_frames=memory_frames)
+                                     memory_frames=memory_frames, compute_flow=flow_video)
         created = not out.exists()
         _check_writable(out)
     except BaseException:
@@ -412,6 +418,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         from ..io import ids_present
 
         writer = OutputWriter(out, fps=source.fps, size=(w, h), save_flow=save_flow, alpha=alpha, first_index=start,
+                              flow_video=flow_video,
                               formats=formats, object_ids=ids_present(mask),
                               info={"description": "segflow segment", "video": str(video), "first_frame": start})
     except BaseException:
@@ -657,7 +664,7 @@ def segment_batch(videos, mask_dir, out, *, shard: tuple[int, int] = (0, 1), mod
     options.pop("boxes", None)
     options.pop("points", None)
     method = options.get("method", SEGMENT_DEFAULT)
-    check_max_size(options.get("max_size", 512))
+    check_max_size(options.get("max_size", SEGMENT_MAX_SIZE))
     if "formats" in options:
         from .outputs import check_formats
 

@@ -29,7 +29,7 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import SEGMENT_DEFAULT, SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
+from .methods import SEGMENT_DEFAULT, SEGMENT_MAX_SIZE, SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
 @dataclass
@@ -55,7 +55,7 @@ class VideoSession:
     one frame in so many; memory=False: the network without memory (the flow-warped prior only).
     """
 
-    def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = 512,
+    def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = SEGMENT_MAX_SIZE,
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
                  memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0) -> None:
         if method not in METHODS:

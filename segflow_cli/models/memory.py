@@ -40,6 +40,8 @@ class MemoryState:
     keys (T, C, h, w) / values (T, V, h, w): the recent frames, read in local windows; T may be 0.
     positions (T, 2, h, w): for each pixel of the *previous* frame, its (x, y) cell position in each
         recent frame (chained flow); the network advances them by the current frame's flow.
+    long_shape: the (h, w) grid every long-term frame was stored on (M = frames * h * w), where known;
+        ReadoutConfig.long_window_penalty needs it to tell near candidates from far ones.
     """
 
     long_keys: torch.Tensor
@@ -47,6 +49,7 @@ class MemoryState:
     keys: torch.Tensor
     values: torch.Tensor
     positions: torch.Tensor
+    long_shape: tuple[int, int] | None = None
 
     @property
     def recent(self) -> int:
@@ -65,6 +68,11 @@ class ReadoutConfig:
     tile: int = 8
     fast_select: bool = True  # pick candidates with bf16 products where the CPU/GPU has native bf16
     null_similarity: float | None = 0.5  # a background candidate of this cosine joins every softmax
+    # Long-term (annotated) frames are read globally, but a candidate farther than ``radius`` cells from
+    # the query's own position counts this much less cosine: near matches win ties against look-alikes
+    # elsewhere (a crowd around a dancer), while an object that is lost or moved far is still found
+    # when nothing near matches better. 0: plain global; >= 2: local only (CRW / DINO's protocol).
+    long_window_penalty: float = 0.0
 
 
 def identity_positions(h: int, w: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -99,11 +107,36 @@ def _topk_padded(sims: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor
     return val, idx
 
 
-def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int):
-    """q (N, C), keys (C, M) -> top-k sims (N, k) and their columns (N, k)."""
+def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int, *, grid: tuple[int, int] | None = None,
+                       radius: int = 0, penalty: float = 0.0):
+    """q (N, C), keys (C, M) -> top-k sims (N, k) and their columns (N, k). With a ``penalty`` and the
+    ``grid`` (h, w) that both the N queries and each of the M / (h w) key frames lie on, candidates
+    outside the query's (2 radius + 1)^2 window count ``penalty`` less."""
     if keys.shape[1] == 0:
         return q.new_full((q.shape[0], k), _MASKED), torch.zeros(q.shape[0], k, dtype=torch.long, device=q.device)
-    return _topk_padded(q @ keys.to(q.dtype), k)
+    sims = q @ keys.to(q.dtype)
+    if penalty and grid is not None:
+        h, w = grid
+        near = _window_bias(w, radius, penalty, sims.dtype, sims.device)  # (w, w): penalty inside the x band
+        s5 = sims.view(h, w, -1, h, w)
+        s5.sub_(penalty)
+        for y in range(h):  # query row y: key rows within the radius get the penalty back where x is near too
+            s5[y, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
+    return _topk_padded(sims, k)
+
+
+def _window_bias(w: int, radius: int, penalty: float, dtype, device) -> torch.Tensor:
+    x = torch.arange(w, device=device)
+    return ((x[:, None] - x[None, :]).abs() <= radius).to(dtype) * penalty
+
+
+def _outside_window(rows: torch.Tensor, grid: tuple[int, int], radius: int) -> torch.Tensor:
+    """rows (N, k) columns of long-term candidates on frames of ``grid`` (h, w), queries n = y w + x ->
+    (N, k) bool: the candidate lies outside the query's window."""
+    h, w = grid
+    cell = rows % (h * w)
+    n = torch.arange(rows.shape[0], device=rows.device)[:, None]
+    return ((cell // w - n // w).abs() > radius) | ((cell % w - n % w).abs() > radius)
 
 
 def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig):
@@ -197,7 +230,8 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     m = memory.long_keys.shape[1]
     key_rows = [memory.long_keys.t()]
     value_rows = [memory.long_values.t()]
-    sims, rows = _global_candidates(q, memory.long_keys, config.topk)
+    penalty = config.long_window_penalty if memory.long_shape == (h, w) else 0.0
+    sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty)
     if memory.recent:
         pos = memory.positions if positions is None else positions
         ls, lr = _local_candidates(qs, memory.keys, pos, config)
@@ -211,6 +245,8 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     flat = rows.reshape(-1)
     # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
     exact = torch.einsum("nc,nkc->nk", query.reshape(c, -1).t(), keys_t.index_select(0, flat).reshape(*rows.shape, c))
+    if penalty:
+        exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
     if config.null_similarity is not None:
