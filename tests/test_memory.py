@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -53,6 +54,23 @@ def test_tiled_readout_equals_dense_reference_without_motion():
     assert out.shape == (3, 13, 21)
     assert torch.allclose(out, ref, atol=1e-5)
     assert torch.allclose(out.sum(0), torch.ones(13, 21), atol=1e-5)  # values stay normalised
+
+
+@pytest.mark.parametrize("tile,radius", [(4, 3), (8, 2), (3, 5)])
+def test_cached_unshifted_readout_equals_dense_reference(tile, radius):
+    """Windows centred in place (propagate) read each frame's keys from a layout cached with the frame:
+    the same readout as the definition, and the cache is filled once and reused."""
+    mem, q = _memory(seed=5)
+    mem.caches = [{} for _ in range(mem.recent)]
+    cfg = ReadoutConfig(radius=radius, topk=5, temperature=0.1, tile=tile, fast_select=False, null_similarity=None)
+    out = readout(q, mem, config=cfg)
+    assert torch.allclose(out, _dense_readout(q, mem, mem.positions, cfg), atol=1e-5)
+    assert all(len(c) == 1 for c in mem.caches)
+    first = [next(iter(c.values())) for c in mem.caches]
+    again = readout(q, mem, config=cfg)
+    assert torch.equal(out, again) and all(next(iter(c.values())) is f for c, f in zip(mem.caches, first))
+    fast = readout(q, mem, config=ReadoutConfig(radius=radius, topk=5, temperature=0.1, tile=tile, null_similarity=None))
+    assert (fast - out).abs().mean() < 0.02  # bf16 ranking, where the CPU has it
 
 
 def test_long_term_window_penalty_equals_dense_reference():

@@ -154,6 +154,8 @@ def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
     flow, emb = runner.flow_and_embedding(pa, pb)
     full = runner.run(pa, pb)
     assert torch.equal(flow, full.flow) and torch.equal(emb, full.embedding)
+    # The key alone (propagate without flow) stops the trunk at stride 16: the same key.
+    assert torch.equal(runner.embed(pa), full.embedding)
 
 
 def _gated_from(shipped, bias: float):

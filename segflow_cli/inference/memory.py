@@ -104,7 +104,7 @@ class SpaceTimeMemory:
         h, w = key.shape[-2:]
         ident = identity_positions(h, w, device=key.device)[None]
         pos = ident if self._positions is None or not len(self._recent) else torch.cat([self._positions, ident])
-        self._recent.append((key.float(), value.float(), index))
+        self._recent.append((key.float(), value.float(), index, {}))  # {}: the readout's layouts of this key
         self._positions = pos[-len(self._recent):]
 
     def clear_recent(self) -> None:
@@ -117,7 +117,7 @@ class SpaceTimeMemory:
         """Objects were added: pad every stored value to ``channels`` (the new objects absent before)."""
         pad = lambda v: torch.cat([v, v.new_zeros(channels - v.shape[0], *v.shape[1:])]) if v.shape[0] < channels else v  # noqa: E731
         self._long_v = [pad(v) for v in self._long_v]
-        self._recent = deque([(k, pad(v), i) for k, v, i in self._recent], maxlen=self._recent.maxlen)
+        self._recent = deque([(k, pad(v), i, c) for k, v, i, c in self._recent], maxlen=self._recent.maxlen)
 
     def set_positions(self, positions: torch.Tensor | None) -> None:
         """The recent frames' window centres for the frame just read (from the network's flow)."""
@@ -129,12 +129,15 @@ class SpaceTimeMemory:
             raise ValueError("the memory holds no annotated frame yet")
         lk, lv = torch.cat(self._long_k, 1), torch.cat(self._long_v, 1)
         if self._recent and self.frames:
-            keys = torch.stack([k for k, _, _ in self._recent])
-            values = torch.stack([v for _, v, _ in self._recent])
+            keys = torch.stack([k for k, _, _, _ in self._recent])
+            values = torch.stack([v for _, v, _, _ in self._recent])
             positions = self._positions
+            caches = [c for _, _, _, c in self._recent]
         else:
             c = lk.shape[0]
             keys, values = lk.new_zeros(0, c, 1, 1), lk.new_zeros(0, lv.shape[0], 1, 1)
             positions = lk.new_zeros(0, 2, 1, 1)
+            caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
-        return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape)
+        return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
+                           caches=caches)

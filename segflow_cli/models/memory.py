@@ -42,6 +42,9 @@ class MemoryState:
         recent frame (chained flow); the network advances them by the current frame's flow.
     long_shape: the (h, w) grid every long-term frame was stored on (M = frames * h * w), where known;
         ReadoutConfig.long_window_penalty needs it to tell near candidates from far ones.
+    caches: one dict per recent frame (or None) that lives as long as the frame stays in memory: the
+        readout keeps the frame's keys there in the layout it reads them in (``local_bands``), so a
+        frame is laid out once instead of once per frame that reads it.
     """
 
     long_keys: torch.Tensor
@@ -50,6 +53,7 @@ class MemoryState:
     values: torch.Tensor
     positions: torch.Tensor
     long_shape: tuple[int, int] | None = None
+    caches: list[dict] | None = None
 
     @property
     def recent(self) -> int:
@@ -139,7 +143,66 @@ def _outside_window(rows: torch.Tensor, grid: tuple[int, int], radius: int) -> t
     return ((cell // w - n // w).abs() > radius) | ((cell % w - n % w).abs() > radius)
 
 
-def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig):
+def local_bands(key: torch.Tensor, cfg: ReadoutConfig, dtype) -> torch.Tensor:
+    """A recent frame's key (C, h, w) laid out for unshifted tiles: (ntx, C, hq + 2r, u), band j holding
+    the columns [j s - r, j s + s + r) of every row from -r to hq + r (zeros outside the frame). Tile
+    (i, j)'s patch is then a (C, u * u) matrix inside band j (rows i s .. i s + u, a row stride of
+    (hq + 2r) u), which the tiles' products read in place instead of gathering it."""
+    c, h, w = key.shape
+    s, r = cfg.tile, cfg.radius
+    hq, wq = -(-h // s) * s, -(-w // s) * s
+    padded = F.pad(key.to(dtype), (r, wq - w + r, r, hq - h + r))  # (C, hq + 2r, wq + 2r)
+    return padded.unfold(2, s + 2 * r, s).permute(2, 0, 1, 3).contiguous()
+
+
+def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int, w: int, cfg: ReadoutConfig):
+    """``_local_candidates`` when every window is centred on its own cell (no flow: propagate), from
+    the frames' ``local_bands`` -> sims (N, k) and rows (N, k) in the frames' flattened pixels."""
+    c = query.shape[0]
+    t = len(bands)
+    s, r, k = cfg.tile, cfg.radius, cfg.topk
+    u = s + 2 * r
+    hq, wq = -(-h // s) * s, -(-w // s) * s
+    nty, ntx = hq // s, wq // s
+    dev = query.device
+    qp = F.pad(query, (0, wq - w, 0, hq - h))
+    qt = qp.reshape(c, nty, s, ntx, s).permute(3, 1, 2, 4, 0).reshape(ntx, nty, s * s, c)  # (j, i, query, C)
+    sims = query.new_empty(t, ntx, nty, s * s, u * u)
+    for f, band in enumerate(bands):
+        rows_stride = band.shape[2] * u
+        for j in range(ntx):
+            patches = band[j].as_strided((nty, c, u * u), (s * u, rows_stride, 1))  # no copy: a strided matrix
+            torch.bmm(qt[j], patches, out=sims[f, j])
+    # The window (Chebyshev radius r around the query's own cell) and the frame: separable biases.
+    off = torch.arange(u, device=dev) - r  # patch offset from the tile origin
+    own = torch.arange(s, device=dev)
+    def ok(n_tiles: int, size: int) -> torch.Tensor:  # (tiles, s, u): query offset q, patch col p
+        pos = torch.arange(n_tiles, device=dev)[:, None, None] * s + off[None, None, :]
+        return ((off[None, None, :] - own[None, :, None]).abs() <= r) & (pos >= 0) & (pos < size)
+    zero = sims.new_zeros(())
+    s7 = sims.view(t, ntx, nty, s, s, u, u)  # (f, j, i, qy, qx, py, px)
+    s7 += torch.where(ok(ntx, w), zero, _MASKED)[None, :, None, None, :, None, :]
+    s7 += torch.where(ok(nty, h), zero, _MASKED)[None, None, :, :, None, :, None]
+    top, idx = _topk_padded(sims, k)  # (f, j, i, query, k) per frame, then over the frames
+    top, pick = _topk_padded(top.permute(2, 1, 3, 0, 4).reshape(nty, ntx, s * s, t * k), k)
+    idx = torch.gather(idx.permute(2, 1, 3, 0, 4).reshape(nty, ntx, s * s, t * k), 3, pick)
+    frame = pick // k
+    py, px = idx // u, idx % u
+    qy = torch.arange(nty, device=dev)[:, None, None, None] * s
+    qx = torch.arange(ntx, device=dev)[None, :, None, None] * s
+    y = (qy + py - r).clamp(0, h - 1)
+    x = (qx + px - r).clamp(0, w - 1)
+    rows = frame * (h * w) + y * w + x  # (i, j, query, k)
+
+    def untile(v: torch.Tensor) -> torch.Tensor:
+        v = v.reshape(nty, ntx, s, s, k).permute(0, 2, 1, 3, 4).reshape(hq, wq, k)
+        return v[:h, :w].reshape(h * w, k)
+
+    return untile(top), untile(rows)
+
+
+def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig,
+                      caches: list[dict] | None = None):
     """Tiled flow-guided local windows over the T recent frames (keys (T, C, h, w)) -> sims (N, k) and
     their rows (N, k) in the frames' flattened (T * h * w) pixels."""
     c, h, w = query.shape
@@ -150,6 +213,14 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     nty, ntx = hq // s, wq // s
     tiles = nty * ntx
     dev = query.device
+    if caches is not None and len(caches) == t and bool((positions == identity_positions(h, w, device=dev)).all()):
+        name = ("bands", s, r, query.dtype)
+        bands = []
+        for f, cache in enumerate(caches):
+            if name not in cache:
+                cache[name] = local_bands(keys[f], cfg, query.dtype)
+            bands.append(cache[name])
+        return _unshifted_candidates(query, bands, h, w, cfg)
 
     # Queries by tile: (L, s*s, C); their own (x, y) and window centres per recent frame.
     qp = F.pad(query, (0, wq - w, 0, hq - h))
@@ -234,7 +305,7 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty)
     if memory.recent:
         pos = memory.positions if positions is None else positions
-        ls, lr = _local_candidates(qs, memory.keys, pos, config)
+        ls, lr = _local_candidates(qs, memory.keys, pos, config, memory.caches)
         sims, rows = torch.cat([sims.to(ls.dtype), ls], 1), torch.cat([rows, lr + m], 1)
         sims, idx = sims.topk(config.topk, dim=1)
         rows = torch.gather(rows, 1, idx)
@@ -244,7 +315,8 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     keys_t, values_t = torch.cat(key_rows).float(), torch.cat(value_rows).float()
     flat = rows.reshape(-1)
     # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
-    exact = torch.einsum("nc,nkc->nk", query.reshape(c, -1).t(), keys_t.index_select(0, flat).reshape(*rows.shape, c))
+    # (one broadcast product: einsum would run N tiny matrix products here)
+    exact = (keys_t.index_select(0, flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)

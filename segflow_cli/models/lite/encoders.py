@@ -49,8 +49,23 @@ class LiteTrunk(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
-        return self.net((image - self.mean) / self.std)
+    def forward(self, image: torch.Tensor, *, upto: int = 32) -> list[torch.Tensor]:
+        """Features at strides 4 .. ``upto``. The memory key needs only strides 8 and 16: stopping
+        there skips the stride-32 stages, which cost a large share of the trunk at 480p."""
+        if upto == 32:
+            return self.net((image - self.mean) / self.std)
+        if upto not in self.strides:
+            raise ValueError(f"upto must be one of {self.strides}, got {upto}")
+        net, want = self.net, self.strides.index(upto) + 1
+        x = net.bn1(net.conv_stem((image - self.mean) / self.std))
+        out = []
+        for i, block in enumerate(net.blocks):
+            x = block(x)
+            if i + 1 in net._stage_out_idx:
+                out.append(x)
+                if len(out) == want:
+                    break
+        return out
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:

@@ -82,13 +82,13 @@ class SegFlowLite(nn.Module):
         check_inputs(image, image, masks)
         padder = InputPadder(image.shape, stride=STRIDE)
         im, m = padder.pad(image, masks.to(image.dtype))
-        feats = self.trunk(im)
+        feats = self.trunk(im, upto=16)
         return make_memory(embed(feats[1], feats[2]), m)
 
     def embed(self, image: torch.Tensor) -> torch.Tensor:
         """image (B, 3, H, W) in [0, 1] -> (B, C, Hp/8, Wp/8) the memory key (padded grid)."""
         padder = InputPadder(image.shape, stride=STRIDE)
-        feats = self.trunk(padder.pad(image)[0])
+        feats = self.trunk(padder.pad(image)[0], upto=16)
         return embed(feats[1], feats[2])
 
     def _trunk_and_flow(self, image1, image2, flow_init):
