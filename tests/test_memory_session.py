@@ -20,17 +20,21 @@ def shipped():
 
 
 def test_memory_is_bounded_in_video_length():
+    from segflow_cli.models.memory import ReadoutConfig, readout
+
     mem = SpaceTimeMemory(frames=6, every=2)
-    key, value = torch.zeros(8, 4, 5), torch.zeros(2, 4, 5)
+    key, value = torch.nn.functional.normalize(torch.ones(8, 4, 5), dim=0), torch.zeros(2, 4, 5)
     mem.add_long_term(key, value)
     sizes = {}
     for t in range(1, 1001):
         mem.consider(t, key, value)
         mem.set_positions(mem.state().positions + 0.0)
+        readout(key, mem.state(), config=ReadoutConfig(radius=1, tile=2))  # fills the frames' layout caches
         if t in (20, 1000):
             s = mem.state()
-            sizes[t] = (len(mem), tuple(s.keys.shape), tuple(s.positions.shape), s.long_keys.shape[1])
-    assert sizes[20] == sizes[1000] == (7, (6, 8, 4, 5), (6, 2, 4, 5), 20)
+            cached = sum(len(c) for c in s.caches)  # the readout's layouts live and go with their frames
+            sizes[t] = (len(mem), tuple(s.keys.shape), tuple(s.positions.shape), s.long_keys.shape[1], cached)
+    assert sizes[20] == sizes[1000] == (7, (6, 8, 4, 5), (6, 2, 4, 5), 20, 6)
 
 
 def test_session_memory_stays_bounded_and_keeps_the_annotated_frame(shipped):
