@@ -42,10 +42,12 @@ def test_shapes_and_dtypes():
     assert np.isfinite(s.flows).all()
 
 
-def test_flow_warps_next_frame_onto_current():
+@pytest.mark.parametrize("hard", [{}, {"thin_prob": 0.6}], ids=["default", "thin-structures"])
+def test_flow_warps_next_frame_onto_current(hard):
     """Backward-warping frame t+1 with the flow reproduces frame t on valid, non-rim pixels, up to
-    bilinear interpolation error (textures are photos, so that error is not zero)."""
-    cfg = SceneConfig(size=SMALL, frames=3, photometric=False)
+    bilinear interpolation error (textures are photos, so that error is not zero). The hard-case
+    layers (thin structures) keep the flow exact too; photometric changes are off here."""
+    cfg = SceneConfig(size=SMALL, frames=3, photometric=False, **hard)
     errors, zero_flow_errors = [], []
     for seed in range(3):
         for index in range(3):
@@ -118,6 +120,28 @@ def test_photometric_effects_leave_geometry_alone():
     assert np.array_equal(a.masks, b.masks) and np.array_equal(a.valid, b.valid)
     assert np.allclose(a.flows, b.flows)
     assert not np.array_equal(a.frames, b.frames)
+
+
+def test_haze_veils_the_frames_and_leaves_geometry_alone():
+    hazy, clear = SceneConfig(size=SMALL, frames=3, fog_prob=1.0), SceneConfig(size=SMALL, frames=3)
+    a, b = generate_scene(hazy, 5, index=0), generate_scene(clear, 5, index=0)
+    assert np.array_equal(a.masks, b.masks) and np.array_equal(a.valid, b.valid) and np.allclose(a.flows, b.flows)
+    assert a.frames.std() < 0.85 * b.frames.std()  # the veil lowers contrast
+    assert a.frames.mean() > b.frames.mean()  # towards a bright airlight
+
+
+def test_thin_structures_are_thin_and_off_by_default():
+    from segflow_cli.data.shapes import thin
+
+    rng = np.random.default_rng(0)
+    cores = []
+    for _ in range(20):
+        m = thin(120, 90, rng) > 127
+        assert m.any() and m.mean() < 0.12  # a line, not an area
+        cores.append(cv2.erode(m.astype(np.uint8), np.ones((7, 7), np.uint8)).sum() / m.sum())
+    assert max(cores) < 0.1 and np.mean(cores) < 0.02  # 7 px thick only where a twig leaves the stem
+    default = SceneConfig(size=SMALL, frames=2)
+    assert default.thin_prob == 0.0 and default.fog_prob == 0.0
 
 
 def test_tracking_mode_keeps_an_object_in_view():

@@ -141,3 +141,13 @@ def test_cli_trains_one_phase_and_rejects_unknown_phases(tmp_path):
     tb, ta = before.trunk.state_dict(), after.trunk.state_dict()
     assert all(torch.equal(tb[k], ta[k]) for k in tb)
     assert not torch.equal(before.flow_decoder.state_dict()["levels.8.head.weight"], after.flow_decoder.state_dict()["levels.8.head.weight"])
+
+
+def test_hard_case_data_reaches_the_scenes_and_the_card(tmp_path):
+    """--thin-prob / --fog-prob: the training scenes carry them and the card records them."""
+    from segflow_cli.train.data import data_engine_settings, scene_configs
+
+    cfg = TrainConfig(out=tmp_path, thin_prob=0.3, fog_prob=0.2, **TINY)
+    assert all(sc.thin_prob == 0.3 and sc.fog_prob == 0.2 for sc in scene_configs(cfg))
+    engine = data_engine_settings(cfg)
+    assert {(sc["thin_prob"], sc["fog_prob"]) for sc in engine["scene_configs"]} == {(0.3, 0.2)}

@@ -35,12 +35,15 @@ class SceneConfig:
     builtin_photos: bool = True  # sample photos shipped by scikit-image / matplotlib / scikit-learn
     photo_dirs: tuple[str, ...] = ()  # extra folders of the user's own images
     similar_texture_prob: float = 0.25  # chance an object reuses the background's texture source
+    # Sintel-like hard cases, off by default (0: the scene streams drawn so far stay bit-identical)
+    thin_prob: float = 0.0  # chance a foreground layer is a thin structure (pole, wire, branch: 1-4 px)
     # photometric effects: they change pixels only, never the flow ground truth
     photometric: bool = True  # master switch (False: no brightness change, noise or blur)
     max_brightness: float = 0.15  # per-frame gain change and per-layer lighting drift
     max_noise: float = 0.02  # Gaussian noise sigma, fraction of 255
     blur_prob: float = 0.15
     motion_blur_prob: float = 0.1
+    fog_prob: float = 0.0  # chance a clip is seen through haze: a smooth veil of airlight over every frame
     # video segmentation: keep at least one object mostly in view for all frames
     tracking: bool = False
 
@@ -56,7 +59,8 @@ class SceneConfig:
             )
         if self.max_layers > 254:
             raise SegflowError("max_layers must be below 255 (masks are uint8)")
-        for name in ("object_prob", "photo_prob", "similar_texture_prob", "blur_prob", "motion_blur_prob"):
+        for name in ("object_prob", "photo_prob", "similar_texture_prob", "blur_prob", "motion_blur_prob",
+                     "thin_prob", "fog_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SegflowError(f"{name}={getattr(self, name)} must lie in [0, 1]")
         if not self.builtin_photos and not self.photo_dirs and self.photo_prob > 0:

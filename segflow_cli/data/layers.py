@@ -88,7 +88,7 @@ def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray 
         rgb = textures.crop_photo(bg_rgb, wc, hc, rng)
     else:
         rgb = textures.texture(wc, hc, rng, photo=photo, photo_prob=cfg.photo_prob)
-    alpha = shapes.random_shape(wc, hc, rng, tex=rgb if photo is not None else None)
+    alpha = shapes.random_shape(wc, hc, rng, tex=rgb if photo is not None else None, thin_prob=cfg.thin_prob)
     t = np.arange(T, dtype=np.float64)[:, None]
     step = cfg.max_translation * w
     if tracked:

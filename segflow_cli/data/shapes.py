@@ -102,8 +102,33 @@ def cutout(tex: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip((region - 0.5) * 4 * 255 + 128, 0, 255).astype(np.uint8)  # soft 1-px-ish edge
 
 
-def random_shape(w: int, h: int, rng: np.random.Generator, *, tex: np.ndarray | None = None) -> np.ndarray:
-    """Draw one shape kind at random; ``cutout`` needs the layer's photo texture ``tex``."""
+def thin(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """A thin structure across the canvas: a pole, wire or branch, 1-4 px wide, with 0-3 side twigs.
+    Flow estimators smooth such structures away (Sintel's bamboo and hair, FlyingThings' sticks)."""
+    m = np.zeros((h, w), np.uint8)
+    width = int(rng.integers(1, 5))
+    a = rng.uniform(0, 1, 2) * (w, h)
+    b = rng.uniform(0, 1, 2) * (w, h)
+    mid = (a + b) / 2 + rng.normal(0, 0.15, 2) * (w, h)  # a gentle bend
+    pts = np.stack([a, mid, b])
+    scale = 1 << _SHIFT
+    cv2.polylines(m, [np.round(pts * scale).astype(np.int32)], False, 255, width, cv2.LINE_AA, _SHIFT)
+    for _ in range(int(rng.integers(0, 4))):
+        s = pts[int(rng.integers(0, 2))] + rng.uniform(0, 1) * (pts[1] - pts[0])
+        e = s + rng.normal(0, 0.25, 2) * (w, h)
+        p0, p1 = (tuple(int(v) for v in np.round(p * scale)) for p in (s, e))
+        cv2.line(m, p0, p1, 255, max(1, width - 1), cv2.LINE_AA, _SHIFT)
+    if not m.any():  # a segment that missed the canvas: a straight diagonal instead
+        cv2.line(m, (0, 0), (w - 1, h - 1), 255, width, cv2.LINE_AA)
+    return m
+
+
+def random_shape(w: int, h: int, rng: np.random.Generator, *, tex: np.ndarray | None = None,
+                 thin_prob: float = 0.0) -> np.ndarray:
+    """Draw one shape kind at random; ``cutout`` needs the layer's photo texture ``tex``. With
+    ``thin_prob`` > 0, that share are thin structures (no extra draw when it is 0)."""
+    if thin_prob > 0 and rng.random() < thin_prob:
+        return thin(w, h, rng)
     kinds = ["polygon", "ellipse", "blob", "silhouette", "cutout"]
     weights = np.array([0.27, 0.17, 0.28, 0.06, 0.22 if tex is not None else 0.0])
     kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]

@@ -35,7 +35,8 @@ def scene_configs(cfg: TrainConfig) -> list:
     from ..data import SceneConfig
 
     # frames 0, 1 are the training pair; the last one, reference_gap frames on, is the reference
-    fast = SceneConfig(size=cfg.size, frames=2 + max(0, cfg.reference_gap - 1), photo_dirs=tuple(cfg.textures))
+    fast = SceneConfig(size=cfg.size, frames=2 + max(0, cfg.reference_gap - 1), photo_dirs=tuple(cfg.textures),
+                       thin_prob=cfg.thin_prob, fog_prob=cfg.fog_prob)
     if not cfg.slow_motion or cfg.slow_motion >= 1:
         return [fast]
     k = cfg.slow_motion
