@@ -291,7 +291,10 @@ def test_a_signal_leaves_a_marked_partial_result(long_clip, tmp_path, sig):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "segflow_cli.cli", "segment", str(long_clip), "--mask", str(MASK), "--out", str(out),
            *SMALL, "--start", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    # As from a terminal: a test run started in the background (`cmd &` in a script) inherits an
+    # ignored SIGINT, which Python then keeps ignoring; the user's Ctrl-C is what is tested here.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while len(_masks(out)) < 4 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
