@@ -16,11 +16,15 @@ KINDS = ("polygon", "ellipse", "blob", "cutout", "silhouette")
 _SHIFT = 4  # cv2 drawing with 4 fractional bits gives sub-pixel vertices
 
 
+def _fixed(points: np.ndarray) -> np.ndarray:
+    """Pixel coordinates (..., 2) float -> cv2's fixed-point int32 (``_SHIFT`` fractional bits)."""
+    return np.round(points * (1 << _SHIFT)).astype(np.int32)
+
+
 def _fill(points: np.ndarray, w: int, h: int) -> np.ndarray:
     """Fill a closed polygon given in pixel coordinates (n, 2) float."""
     m = np.zeros((h, w), np.uint8)
-    pts = np.round(points * (1 << _SHIFT)).astype(np.int32)
-    cv2.fillPoly(m, [pts], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+    cv2.fillPoly(m, [_fixed(points)], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
     return m
 
 
@@ -111,12 +115,11 @@ def thin(w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     b = rng.uniform(0, 1, 2) * (w, h)
     mid = (a + b) / 2 + rng.normal(0, 0.15, 2) * (w, h)  # a gentle bend
     pts = np.stack([a, mid, b])
-    scale = 1 << _SHIFT
-    cv2.polylines(m, [np.round(pts * scale).astype(np.int32)], False, 255, width, cv2.LINE_AA, _SHIFT)
+    cv2.polylines(m, [_fixed(pts)], False, 255, width, cv2.LINE_AA, _SHIFT)
     for _ in range(int(rng.integers(0, 4))):
         s = pts[int(rng.integers(0, 2))] + rng.uniform(0, 1) * (pts[1] - pts[0])
         e = s + rng.normal(0, 0.25, 2) * (w, h)
-        p0, p1 = (tuple(int(v) for v in np.round(p * scale)) for p in (s, e))
+        p0, p1 = (tuple(int(v) for v in _fixed(p)) for p in (s, e))
         cv2.line(m, p0, p1, 255, max(1, width - 1), cv2.LINE_AA, _SHIFT)
     if not m.any():  # a segment that missed the canvas: a straight diagonal instead
         cv2.line(m, (0, 0), (w - 1, h - 1), 255, width, cv2.LINE_AA)

@@ -143,6 +143,15 @@ def _outside_window(rows: torch.Tensor, grid: tuple[int, int], radius: int) -> t
     return ((cell // w - n // w).abs() > radius) | ((cell % w - n % w).abs() > radius)
 
 
+def _untile(x: torch.Tensor, h: int, w: int, s: int) -> torch.Tensor:
+    """Per-tile results (tiles, s * s, *rest), tiles in row-major order, of an (h, w) grid cut into
+    s x s tiles (padded up to whole tiles) -> (h * w, *rest) in the grid's own pixel order."""
+    hq, wq = -(-h // s) * s, -(-w // s) * s
+    rest = x.shape[2:]
+    x = x.reshape(hq // s, wq // s, s, s, *rest).permute(0, 2, 1, 3, *range(4, 4 + len(rest)))
+    return x.reshape(hq, wq, *rest)[:h, :w].reshape(h * w, *rest)
+
+
 def local_bands(key: torch.Tensor, cfg: ReadoutConfig, dtype) -> torch.Tensor:
     """A recent frame's key (C, h, w) laid out for unshifted tiles: (ntx, C, hq + 2r, u), band j holding
     the columns [j s - r, j s + s + r) of every row from -r to hq + r (zeros outside the frame). Tile
@@ -193,12 +202,7 @@ def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int
     y = (qy + py - r).clamp(0, h - 1)
     x = (qx + px - r).clamp(0, w - 1)
     rows = frame * (h * w) + y * w + x  # (i, j, query, k)
-
-    def untile(v: torch.Tensor) -> torch.Tensor:
-        v = v.reshape(nty, ntx, s, s, k).permute(0, 2, 1, 3, 4).reshape(hq, wq, k)
-        return v[:h, :w].reshape(h * w, k)
-
-    return untile(top), untile(rows)
+    return _untile(top.reshape(nty * ntx, s * s, k), h, w, s), _untile(rows.reshape(nty * ntx, s * s, k), h, w, s)
 
 
 def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig,
@@ -257,13 +261,7 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     sims += torch.where(oky, zero, _MASKED)[..., :, None]
     top, idx = _topk_padded(sims.reshape(tiles, s * s, t * u * u), k)  # (L, s*s, k)
     picked = torch.gather(rows, 1, idx.reshape(tiles, -1)).reshape(tiles, s * s, k)
-
-    def untile(x: torch.Tensor) -> torch.Tensor:
-        rest = x.shape[2:]
-        x = x.reshape(nty, ntx, s, s, *rest).permute(0, 2, 1, 3, *range(4, 4 + len(rest)))
-        return x.reshape(hq, wq, *rest)[:h, :w].reshape(h * w, *rest)
-
-    return untile(top), untile(picked)
+    return _untile(top, h, w, s), _untile(picked, h, w, s)
 
 
 def _bf16_is_fast(device: torch.device) -> bool:
