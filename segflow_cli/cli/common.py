@@ -12,7 +12,8 @@ from typing import Annotated, Callable, Optional, TypeVar
 import typer
 
 from ..errors import SegflowError
-from ..inference.methods import FLOW_HELP, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_HELP, SEGMENT_METHODS, describe
+from ..inference.methods import (EDGE_RADIUS, FLOW_HELP, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_HELP, SEGMENT_METHODS,
+                                 describe)
 
 F = TypeVar("F", bound=Callable)
 
@@ -36,6 +37,7 @@ DEFAULT_WEIGHTS = "segflow-lite"
 # --method of segment / benchmark davis and of flow / benchmark flow: the names and their help come
 # from the one method registry (inference/methods.py), which the session and get_flow_method check.
 SegmentMethodOpt = Annotated[str, typer.Option("--method", help=describe(SEGMENT_METHODS, SEGMENT_HELP, default=SEGMENT_DEFAULT))]
+EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="method propagate: snap the mask edges to the frame's (guided filter of this radius in internal pixels; 0: off, e.g. for objects thinner than about 8 px)")]
 FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 
 

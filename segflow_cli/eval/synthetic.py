@@ -24,16 +24,18 @@ def clip_config(*, size=(512, 288), frames: int = 24):
 
 
 def score_clip(session, scene) -> dict[str, float]:
-    """Mean J (region IoU, DAVIS toolkit) over objects and frames after the first, and J on the last third."""
-    from .davis_metrics import region_similarity
+    """Mean J (region IoU) and F (boundary F-measure, DAVIS toolkit) over objects and frames after the
+    first, and J on the last third."""
+    from .davis_metrics import boundary_f, region_similarity
 
     ids = [int(i) for i in np.unique(scene.masks[0]) if i != 0]
-    per_frame = []
+    per_frame, per_frame_f = [], []
     for res, gt in zip(session.propagate(list(scene.frames), first_mask=scene.masks[0]), scene.masks):
         if res.index > 0:
             per_frame.append(np.mean([region_similarity(gt == i, res.mask == i) for i in ids]))
+            per_frame_f.append(np.mean([boundary_f(gt == i, res.mask == i) for i in ids]))
     late = per_frame[len(per_frame) * 2 // 3:]
-    return {"J": float(np.mean(per_frame)), "J_last_third": float(np.mean(late))}
+    return {"J": float(np.mean(per_frame)), "F": float(np.mean(per_frame_f)), "J_last_third": float(np.mean(late))}
 
 
 def evaluate(sessions: dict, *, clips: int = 8, frames: int = 24, size=(512, 288)) -> dict[str, dict[str, float]]:
@@ -81,7 +83,7 @@ def main(argv=None) -> None:
         sessions[m] = create_session(method=method, model=model, compute_flow=False, memory=base != "segflow-nomem",
                                      max_size=args.max_size)
     for name, r in evaluate(sessions, clips=args.clips, frames=args.frames, size=size).items():
-        print(f"{name:40s} J {r['J']:.3f}  J(last third) {r['J_last_third']:.3f}  {r['seconds']:.1f} s")
+        print(f"{name:40s} J {r['J']:.3f}  F {r['F']:.3f}  J(last third) {r['J_last_third']:.3f}  {r['seconds']:.1f} s")
 
 
 if __name__ == "__main__":

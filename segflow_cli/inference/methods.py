@@ -36,6 +36,13 @@ SEGMENT_DEFAULT = "propagate"  # segflow ties it on validation clips and is slow
 # size. On the validation clips at 854x480, propagate J 0.883 at 864 vs 0.839 at 512 (2026-12-02);
 # --max-size 512 is the faster setting (about 4x less readout work).
 SEGMENT_MAX_SIZE = 864
+# Edge refinement of the readout (ops/guided.py): the stride-8 readout is upsampled and then filtered
+# with the colour frame as guide: radius in internal pixels (0: off), eps (a colour variance), the
+# local fits made on a 4x smaller grid. Chosen on the validation clips at 854x480 (J 0.857 -> 0.895,
+# F 0.872 -> 0.896 on clips 0-5; benchmarks/RESULTS.md, 2026-12-02, stop 19).
+EDGE_RADIUS = 8
+EDGE_EPS = 1e-3
+EDGE_SCALE = 4
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:
@@ -68,5 +75,5 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
     raise ArgumentError("method", name, f"unknown flow method; choose one of {', '.join(FLOW_METHODS)}")
 
 
-__all__ = ["FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT", "SEGMENT_HELP", "SEGMENT_METHODS", "describe",
+__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT", "SEGMENT_HELP", "SEGMENT_METHODS", "describe",
            "get_flow_method"]

@@ -29,7 +29,8 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import SEGMENT_DEFAULT, SEGMENT_MAX_SIZE, SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
+from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
 @dataclass
@@ -53,11 +54,14 @@ class VideoSession:
 
     memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
     one frame in so many; memory=False: the network without memory (the flow-warped prior only).
+    edge_radius, edge_eps: the readout's edge refinement (ops.guided_filter with the colour frame as
+    guide, radius in internal pixels; 0: plain bilinear upsampling), method propagate.
     """
 
     def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = SEGMENT_MAX_SIZE,
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
-                 memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0) -> None:
+                 memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0,
+                 edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
@@ -73,6 +77,9 @@ class VideoSession:
         if not 0.0 <= readout_weight <= 1.0:
             raise SegflowError(f"readout_weight={readout_weight}: must lie in [0, 1]")
         self.readout_weight = float(readout_weight)
+        if edge_radius < 0 or edge_eps <= 0:
+            raise SegflowError(f"edge_radius must be >= 0 and edge_eps > 0 (got {edge_radius}, {edge_eps})")
+        self.edge_radius, self.edge_eps = int(edge_radius), float(edge_eps)
         self.runner, self.method, self.max_size = runner, method, int(max_size)
         self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
         self.finetune_seconds = 0.0
@@ -207,7 +214,7 @@ class VideoSession:
             else:
                 key = self.runner.embed(cur)[0]
             read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
-            up = grid_to_frame(read, (self.size[1], self.size[0]))
+            up = self._sharpen(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
             allp = up / up.sum(0, keepdim=True).clamp_min(1e-6)
             prev = self._prev
             self._probs, self._prev = allp[1:], cur
@@ -246,6 +253,18 @@ class VideoSession:
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
+
+    def _sharpen(self, up: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        """up (V, h, w) the readout upsampled to the internal frame, image (1, 3, h, w) that frame in
+        [0, 1] -> (V, h, w) with edges snapped to the image's (colour guided filter; the 8-px soft edges
+        of the bilinear upsampling cost J and F). Values stay >= 0; the caller normalises. The memory
+        keeps the unrefined readout: refined values pooled back into it scored lower on validation."""
+        if not self.edge_radius:
+            return up
+        from ..ops import guided_filter
+
+        return guided_filter(up, image[0].to(up.device), radius=self.edge_radius, eps=self.edge_eps,
+                             scale=EDGE_SCALE).clamp_min_(0)
 
     @staticmethod
     def _memory_value(allp: torch.Tensor, key: torch.Tensor, read: torch.Tensor | None,

@@ -1,11 +1,13 @@
 """Tensor operations shared by the networks, inference and training (a bottom layer: torch only).
 
 backward_warp (flow warping), local_cost_volume (correlation over a window), InputPadder (pad to
-the network stride and crop back, as RAFT's padder).
+the network stride and crop back, as RAFT's padder), guided_filter (edge-aware refinement of a map by
+an image, He et al.).
 """
 
 from .correlation import local_cost_volume
+from .guided import box_mean, guided_filter
 from .padding import InputPadder
 from .warp import backward_warp
 
-__all__ = ["InputPadder", "backward_warp", "local_cost_volume"]
+__all__ = ["InputPadder", "backward_warp", "box_mean", "guided_filter", "local_cost_volume"]

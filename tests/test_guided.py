@@ -1,0 +1,109 @@
+"""The readout's edge refinement: the guided filter (ops.guided) and the session that uses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from segflow_cli.errors import SegflowError
+from segflow_cli.ops import box_mean, guided_filter
+
+
+@pytest.mark.parametrize("r", [1, 3, 8, 40])
+def test_box_mean_equals_a_window_mean_clipped_to_the_image(r):
+    x = torch.rand(3, 37, 53, generator=torch.Generator().manual_seed(r))
+    if 2 * r + 1 <= 37:  # avg_pool2d's own limit on padding
+        ref = F.avg_pool2d(x[None], 2 * r + 1, stride=1, padding=r, count_include_pad=False)[0]
+    else:  # a window larger than the image: every pixel of a column/row band counts
+        ref = torch.stack([torch.stack([x[:, max(0, i - r):i + r + 1, max(0, j - r):j + r + 1].mean((1, 2))
+                                        for j in range(53)], -1) for i in range(37)], -2)
+    assert torch.allclose(box_mean(x, r), ref, atol=1e-5)
+
+
+def _square_scene(h=64, w=96):
+    """A grey image with a bright 14 x 16 square off the 8-px grid, and the object's probability as a
+    stride-8 readout sees it: the true mask pooled to cells, upsampled bilinearly (rounded, shifted)."""
+    truth = torch.zeros(h, w)
+    truth[13:29, 21:35] = 1
+    img = 0.2 + 0.6 * truth
+    coarse = F.avg_pool2d(truth[None, None], 8)
+    soft = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+    return img, truth > 0, torch.stack([1 - soft, soft])
+
+
+def _iou(probs, truth):
+    m = probs[1] > probs[0]
+    return float((m & truth).sum() / (m | truth).sum())
+
+
+def test_the_filter_snaps_soft_edges_to_the_image_edges():
+    img, truth, probs = _square_scene()
+    out = guided_filter(probs, img, radius=8, eps=1e-3)
+    assert _iou(probs, truth) < 0.7 and _iou(out, truth) > 0.9  # measured 0.60 -> 0.96
+    assert torch.allclose(out.sum(0), torch.ones_like(out[0]), atol=1e-4)  # a partition of unity stays one
+    flat = guided_filter(torch.full((2, 64, 96), 0.5), img, radius=8, eps=1e-3)
+    assert torch.allclose(flat, torch.full_like(flat, 0.5), atol=1e-5)  # no edge in the map: none is made
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_the_colour_and_fast_filters_snap_edges_too(scale):
+    img, truth, probs = _square_scene()
+    colour = torch.stack([img, 1 - img, 0.5 * img])
+    for guide in (img, colour):
+        out = guided_filter(probs, guide, radius=8, eps=1e-3, scale=scale)
+        assert _iou(out, truth) > 0.9, (scale, guide.dim())
+        assert torch.allclose(out.sum(0), torch.ones_like(out[0]), atol=1e-4)
+
+
+def test_the_colour_fit_solves_each_windows_3x3_system():
+    """The closed-form inverse equals torch.linalg.solve of (covariance + eps I) a = cov(I, p)."""
+    from segflow_cli.ops.guided import _fit_colour
+
+    gen = torch.Generator().manual_seed(0)
+    g, p, r, eps = torch.rand(3, 20, 30, generator=gen) - 0.5, torch.rand(2, 20, 30, generator=gen), 2, 1e-2
+    a, b = _fit_colour(p, g, r, eps)
+    mg, mp = box_mean(g, r), box_mean(p, r)
+    cov_g = torch.stack([torch.stack([box_mean(g[i] * g[j], r) - mg[i] * mg[j] for j in range(3)]) for i in range(3)])
+    cov_g = cov_g + eps * torch.eye(3)[:, :, None, None]
+    cov_gp = torch.stack([torch.stack([box_mean(g[i] * p[v], r) - mg[i] * mp[v] for i in range(3)]) for v in range(2)])
+    ref = torch.linalg.solve(cov_g.permute(2, 3, 0, 1)[None].expand(2, -1, -1, -1, -1), cov_gp.permute(0, 2, 3, 1)[..., None])
+    assert torch.allclose(a, ref[..., 0].permute(0, 3, 1, 2), atol=1e-4)
+    assert torch.allclose(b, mp - (a * mg[None]).sum(1), atol=1e-6)
+
+
+def test_the_filter_checks_shapes_and_radius_zero_is_off():
+    img, _, probs = _square_scene()
+    assert guided_filter(probs, img, radius=0, eps=1e-3) is probs
+    with pytest.raises(ValueError, match="same size"):
+        guided_filter(probs, img[:10], radius=4, eps=1e-3)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from segflow_cli.weights import load_model
+
+    return load_model("segflow-lite")[0]
+
+
+def test_the_propagate_session_refines_its_readout_with_the_frame(shipped):
+    """Driven through the session: the default refines (edges follow the frame), edge_radius=0 is the
+    plain bilinear readout, and the refined masks are better on exact-mask clips (mean J over 4
+    clips measured 0.864 -> 0.982; every clip gains)."""
+    from segflow_cli.data.reentry import reentry_clip
+    from segflow_cli.eval.davis_metrics import region_similarity
+    from segflow_cli.inference import create_session
+
+    j = {0: [], 8: []}
+    for seed in range(4):
+        frames, masks = reentry_clip(size=(192, 128), visible=8, hidden=0, after=0, seed=seed)
+        for r in j:
+            s = create_session(method="propagate", model=shipped, max_size=192, compute_flow=False, edge_radius=r)
+            out = [res.mask for res in s.propagate(list(frames), first_mask=masks[0])]
+            j[r].append(np.mean([region_similarity(masks[i] == 1, out[i] == 1) for i in range(1, len(frames))]))
+            assert s.edge_radius == r
+    assert create_session(method="propagate", model=shipped, compute_flow=False).edge_radius == 8  # the default
+    assert np.mean(j[8]) > np.mean(j[0]) + 0.05 and min(np.subtract(j[8], j[0])) > 0, j
+    with pytest.raises(SegflowError, match="edge_radius"):
+        create_session(method="propagate", model=shipped, edge_radius=-1)
