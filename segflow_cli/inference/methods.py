@@ -38,11 +38,11 @@ SEGMENT_DEFAULT = "propagate"  # segflow ties it on validation clips and is slow
 SEGMENT_MAX_SIZE = 864
 # Edge refinement of the readout (ops/guided.py): the stride-8 readout is upsampled and then filtered
 # with the colour frame as guide: radius in internal pixels (0: off), eps (a colour variance), the
-# local fits made on a 4x smaller grid. Chosen on the validation clips at 854x480 (J 0.857 -> 0.895,
-# F 0.872 -> 0.896 on clips 0-5; benchmarks/RESULTS.md, 2026-12-02, stop 19).
+# local fits made on an 8x smaller grid (the key grid's). Chosen on the validation clips at 854x480:
+# J 0.830 -> 0.874, F 0.845 -> 0.874 over clips 0-11 (benchmarks/RESULTS.md, 2026-12-02, stop 19).
 EDGE_RADIUS = 8
 EDGE_EPS = 1e-3
-EDGE_SCALE = 4
+EDGE_SCALE = 8
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:

@@ -33,6 +33,9 @@ from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, SEGMENT_DEFAULT, SEGMENT
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
+_SEGFLOW_EDGES = False
+
+
 @dataclass
 class FrameResult:
     """index: frame number from the session start; mask: (H, W) uint8 ids; alpha: (H, W) float32
@@ -250,6 +253,9 @@ class VideoSession:
         self.index += 1
         if key is not None:
             self.memory.consider(self.index, key, self._memory_value(allp, key, out.readout, out.readout_full))
+        if self.method == "segflow" and self.edge_radius and _SEGFLOW_EDGES:
+            shown = self._sharpen(allp, cur[1])
+            allp = shown / shown.sum(0, keepdim=True).clamp_min(1e-6)
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)

@@ -5,8 +5,13 @@ soft wherever they fall. Filtering the upsampled probabilities with the frame as
 output a local linear function of the image, q = a I + b, fitted to the probabilities in a
 (2 r + 1)^2 window, so an edge of the probabilities snaps to the image edge inside that window.
 
+With a colour guide a is a 3-vector per pixel; with ``scale`` the fits are made on a smaller grid
+and applied at full size (a and b vary slowly; the image carries the detail), which is also what
+lets a thin object whose pooled probability never reaches 1/2 come out whole: the fit on its cell
+maps its colour to the object.
+
 Box means use cumulative sums (O(1) per pixel, any radius) and are normalised by the window's size
-inside the image, so borders are not darkened. Shapes: maps (V, H, W), guide (H, W), both float.
+inside the image, so borders are not darkened. Shapes: maps (V, H, W), guide (H, W) or (3, H, W).
 """
 
 from __future__ import annotations
