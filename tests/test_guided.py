@@ -119,3 +119,19 @@ def test_the_propagate_session_refines_its_readout_with_the_frame(shipped):
     assert np.mean(j[8]) > np.mean(j[0]) + 0.05 and min(np.subtract(j[8], j[0])) > 0, j
     with pytest.raises(SegflowError, match="edge_radius"):
         create_session(method="propagate", model=shipped, edge_radius=-1)
+
+
+def test_segflow_refines_its_output_but_not_what_it_carries(shipped):
+    """method segflow: the shown masks are refined, the prior and the memory keep the network's own
+    probabilities (a refined value in the memory scored lower on validation)."""
+    from segflow_cli.data.reentry import reentry_clip
+    from segflow_cli.inference import create_session
+
+    frames, masks = reentry_clip(size=(192, 128), visible=6, hidden=0, after=0, seed=1)
+    runs = {}
+    for r in (0, 8):
+        s = create_session(method="segflow", model=shipped, max_size=192, compute_flow=False, edge_radius=r)
+        out = [res.mask for res in s.propagate(list(frames), first_mask=masks[0])]
+        runs[r] = (out, s._probs.clone(), s.memory.state().values.clone())
+    assert any((a != b).any() for a, b in zip(runs[0][0], runs[8][0]))  # the output changed
+    assert torch.equal(runs[0][1], runs[8][1]) and torch.equal(runs[0][2], runs[8][2])  # what it carries did not

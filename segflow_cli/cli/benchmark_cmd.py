@@ -90,7 +90,7 @@ def davis_command(
                         weights=weights if method != "dis-warp" else None)
         info.update(method=method, finetune_steps=finetune_steps, max_size=max_size,
                     memory=session.use_memory, memory_frames=memory_frames if session.use_memory else 0,
-                    edge_radius=edge_radius if method == "propagate" else 0)
+                    edge_radius=edge_radius if session.use_memory else 0)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
     stdout_console().print(davis_table(objects, summary, fps=fps, title=title))

@@ -33,9 +33,6 @@ from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, SEGMENT_DEFAULT, SEGMENT
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
-_SEGFLOW_EDGES = False
-
-
 @dataclass
 class FrameResult:
     """index: frame number from the session start; mask: (H, W) uint8 ids; alpha: (H, W) float32
@@ -57,8 +54,9 @@ class VideoSession:
 
     memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
     one frame in so many; memory=False: the network without memory (the flow-warped prior only).
-    edge_radius, edge_eps: the readout's edge refinement (ops.guided_filter with the colour frame as
-    guide, radius in internal pixels; 0: plain bilinear upsampling), method propagate.
+    edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
+    guide, radius in internal pixels; 0: off): propagate's upsampled readout, segflow's probabilities
+    (with memory; validated on generated clips for both).
     """
 
     def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = SEGMENT_MAX_SIZE,
@@ -253,7 +251,7 @@ class VideoSession:
         self.index += 1
         if key is not None:
             self.memory.consider(self.index, key, self._memory_value(allp, key, out.readout, out.readout_full))
-        if self.method == "segflow" and self.edge_radius and _SEGFLOW_EDGES:
+        if self.method == "segflow" and self.memory is not None and self.edge_radius:  # output only: prior/memory keep allp
             shown = self._sharpen(allp, cur[1])
             allp = shown / shown.sum(0, keepdim=True).clamp_min(1e-6)
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
@@ -261,9 +259,9 @@ class VideoSession:
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
 
     def _sharpen(self, up: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        """up (V, h, w) the readout upsampled to the internal frame, image (1, 3, h, w) that frame in
-        [0, 1] -> (V, h, w) with edges snapped to the image's (colour guided filter; the 8-px soft edges
-        of the bilinear upsampling cost J and F). Values stay >= 0; the caller normalises. The memory
+        """up (V, h, w) the readout upsampled to the internal frame (or segflow's probabilities), image
+        (1, 3, h, w) that frame in [0, 1] -> (V, h, w) with edges snapped to the image's (colour guided
+        filter; the 8-px soft edges of the bilinear upsampling cost J and F). Values stay >= 0; the caller normalises. The memory
         keeps the unrefined readout: refined values pooled back into it scored lower on validation."""
         if not self.edge_radius:
             return up
