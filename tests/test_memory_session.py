@@ -175,18 +175,21 @@ def _gated_from(shipped, bias: float):
 
 def test_with_its_gate_closed_the_network_is_the_readout_alone(shipped):
     """output = logit(readout) + gate * correction: closed, segflow and propagate give the same masks
-    (two objects, so the aggregation has to keep the readout's joint distribution)."""
+    (two objects, so the aggregation has to keep the readout's joint distribution). Edge refinement
+    off in both: it filters propagate's readout but segflow's clamped probabilities (tests/test_guided.py)."""
     from segflow_cli.data.reentry import two_object_clip
 
     frames, masks = two_object_clip(size=(160, 96), frames=8, enters=0)
-    gated = create_session(method="segflow", model=_gated_from(shipped, -30.0), max_size=160, compute_flow=False)
-    alone = create_session(method="propagate", model=shipped, max_size=160, compute_flow=False)
+    gated = create_session(method="segflow", model=_gated_from(shipped, -30.0), max_size=160, compute_flow=False,
+                           edge_radius=0)
+    alone = create_session(method="propagate", model=shipped, max_size=160, compute_flow=False, edge_radius=0)
     a = [r.mask for r in gated.propagate(list(frames), first_mask=masks[0])]
     b = [r.mask for r in alone.propagate(list(frames), first_mask=masks[0])]
     assert len(np.unique(masks[0])) == 3
     assert max(float(np.mean(x != y)) for x, y in zip(a, b)) < 0.01
     # an open gate lets the decoder change them
-    opened = create_session(method="segflow", model=_gated_from(shipped, 30.0), max_size=160, compute_flow=False)
+    opened = create_session(method="segflow", model=_gated_from(shipped, 30.0), max_size=160, compute_flow=False,
+                            edge_radius=0)
     c = [r.mask for r in opened.propagate(list(frames), first_mask=masks[0])]
     assert max(float(np.mean(x != y)) for x, y in zip(c, b)) > 0.01
 
