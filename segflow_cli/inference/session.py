@@ -215,8 +215,7 @@ class VideoSession:
             else:
                 key = self.runner.embed(cur)[0]
             read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
-            up = self._sharpen(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
-            allp = up / up.sum(0, keepdim=True).clamp_min(1e-6)
+            allp = self._shown(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
             prev = self._prev
             self._probs, self._prev = allp[1:], cur
             self.index += 1
@@ -252,23 +251,23 @@ class VideoSession:
         if key is not None:
             self.memory.consider(self.index, key, self._memory_value(allp, key, out.readout, out.readout_full))
         if self.method == "segflow" and self.memory is not None and self.edge_radius:  # output only: prior/memory keep allp
-            shown = self._sharpen(allp, cur[1])
-            allp = shown / shown.sum(0, keepdim=True).clamp_min(1e-6)
+            allp = self._shown(allp, cur[1])
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
 
-    def _sharpen(self, up: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    def _shown(self, up: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         """up (V, h, w) the readout upsampled to the internal frame (or segflow's probabilities), image
-        (1, 3, h, w) that frame in [0, 1] -> (V, h, w) with edges snapped to the image's (colour guided
-        filter; the 8-px soft edges of the bilinear upsampling cost J and F). Values stay >= 0; the caller normalises. The memory
-        keeps the unrefined readout: refined values pooled back into it scored lower on validation."""
-        if not self.edge_radius:
-            return up
-        from ..ops import guided_filter
+        (1, 3, h, w) that frame in [0, 1] -> (V, h, w) normalised probabilities to show, with edges
+        snapped to the image's (colour guided filter; the 8-px soft edges of the bilinear upsampling
+        cost J and F). The memory keeps the unrefined values: refined ones pooled back into it scored
+        lower on validation."""
+        if self.edge_radius:
+            from ..ops import guided_filter
 
-        return guided_filter(up, image[0].to(up.device), radius=self.edge_radius, eps=self.edge_eps,
-                             scale=EDGE_SCALE).clamp_min_(0)
+            up = guided_filter(up, image[0].to(up.device), radius=self.edge_radius, eps=self.edge_eps,
+                               scale=EDGE_SCALE).clamp_min_(0)
+        return up / up.sum(0, keepdim=True).clamp_min(1e-6)
 
     @staticmethod
     def _memory_value(allp: torch.Tensor, key: torch.Tensor, read: torch.Tensor | None,
