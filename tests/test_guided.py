@@ -135,3 +135,33 @@ def test_segflow_refines_its_output_but_not_what_it_carries(shipped):
         runs[r] = (out, s._probs.clone(), s.memory.state().values.clone())
     assert any((a != b).any() for a, b in zip(runs[0][0], runs[8][0]))  # the output changed
     assert torch.equal(runs[0][1], runs[8][1]) and torch.equal(runs[0][2], runs[8][2])  # what it carries did not
+
+
+def test_edge_eps_trades_edge_snapping_for_smoothing(shipped):
+    """edge_eps reaches the session's filter (other masks than the default's), and it is the filter's
+    regulariser: a large one stops following the image (the fit's slope goes to 0, the output to the
+    window mean of the probabilities), a small one snaps the edge to the image's; bad values are refused."""
+    from segflow_cli.data.reentry import reentry_clip
+    from segflow_cli.inference import create_session
+    from segflow_cli.ops import box_mean, guided_filter
+
+    frames, masks = reentry_clip(size=(192, 128), visible=5, hidden=0, after=0, seed=2)
+    alphas = {}
+    for eps in (1e-3, 1e-1):
+        s = create_session(method="propagate", model=shipped, max_size=192, compute_flow=False, edge_eps=eps)
+        alphas[eps] = np.stack([res.alpha for res in s.propagate(list(frames), first_mask=masks[0])][1:])
+        assert s.edge_eps == eps
+    assert np.abs(alphas[1e-3] - alphas[1e-1]).max() > 0.05
+    with pytest.raises(SegflowError, match="edge_eps"):
+        create_session(method="propagate", model=shipped, edge_eps=0)
+    # The filter itself: a soft square whose edge lies 3 px off the image's.
+    img = torch.zeros(48, 48)
+    img[12:36, 12:36] = 1.0
+    p = torch.zeros(1, 48, 48)
+    p[0, 9:33, 9:33] = 1.0
+    inside = img.bool()
+    snap = guided_filter(p, img, radius=6, eps=1e-4)[0]
+    smooth = guided_filter(p, img, radius=6, eps=1e2)[0]
+    iou = lambda q: float(((q > 0.5) & inside).sum() / ((q > 0.5) | inside).sum())  # noqa: E731
+    assert iou(snap) > iou(p[0]) + 0.15  # measured 0.84 vs 0.62
+    assert torch.allclose(smooth, box_mean(box_mean(p, 6), 6)[0], atol=1e-3)  # b = window mean, then averaged

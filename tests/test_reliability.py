@@ -423,6 +423,7 @@ def test_resume_refuses_other_options_and_folders_without_a_partial_run(monkeypa
         _failing_write(m, 3, KeyboardInterrupt())
         assert _segment(out).exit_code == 130
     _one_line_error(_segment(out, "--resume", "--method", "dis-warp"), "--method dis-warp", "propagate")
+    _one_line_error(_segment(out, "--resume", "--edge-eps", "0.01"), "--edge-eps 0.01", "0.001")
     _one_line_error(_segment(out, "--resume", "--overwrite"), "--resume", "--overwrite")
     assert _masks(out) == ["00000.png", "00001.png", "00002.png"]  # refused: nothing touched
     assert _segment(out, "--resume").exit_code == 0  # the same options continue it

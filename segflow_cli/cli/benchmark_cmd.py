@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import EDGE_RADIUS, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from ..inference.methods import EDGE_EPS, EDGE_RADIUS, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from . import app
 from .common import (
-    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
+    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
     setup_threads, stdout_console,
 )
 
@@ -48,6 +48,7 @@ def davis_command(
     no_t: Annotated[bool, typer.Option("--no-t", help="skip temporal stability T (the slowest metric)")] = False,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side); 512 is faster")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
+    edge_eps: EdgeEpsOpt = EDGE_EPS,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
@@ -82,7 +83,8 @@ def davis_command(
 
         session = create_session(method=method, weights=weights, device=device, precision=precision,
                                  max_size=max_size, finetune_steps=finetune_steps, compute_flow=False,
-                                 memory=not no_memory, memory_frames=memory_frames, edge_radius=edge_radius)
+                                 memory=not no_memory, memory_frames=memory_frames, edge_radius=edge_radius,
+                                 edge_eps=edge_eps)
         objects, fps = run_sequences(root, names, session, year=year, with_t=not no_t,
                                      predictions_out=out / "predictions" if out else None,
                                      on_sequence=lambda s, r: console.print(f"{s}: {r:.1f} frames/s"))
@@ -90,7 +92,8 @@ def davis_command(
                         weights=weights if method != "dis-warp" else None)
         info.update(method=method, finetune_steps=finetune_steps, max_size=max_size,
                     memory=session.use_memory, memory_frames=memory_frames if session.use_memory else 0,
-                    edge_radius=edge_radius if session.use_memory else 0)
+                    edge_radius=edge_radius if session.use_memory else 0,
+                    edge_eps=edge_eps if session.use_memory and edge_radius else None)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
     stdout_console().print(davis_table(objects, summary, fps=fps, title=title))

@@ -38,6 +38,7 @@ DEFAULT_WEIGHTS = "segflow-lite"
 # from the one method registry (inference/methods.py), which the session and get_flow_method check.
 SegmentMethodOpt = Annotated[str, typer.Option("--method", help=describe(SEGMENT_METHODS, SEGMENT_HELP, default=SEGMENT_DEFAULT))]
 EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="propagate and segflow: snap the mask edges to the frame's colour edges (guided filter of about this radius in internal pixels; 0: off, the plain upsampled readout)")]
+EdgeEpsOpt = Annotated[float, typer.Option("--edge-eps", min=1e-6, help="the edge refinement's regulariser (a colour variance): larger follows the frame's edges less and keeps contours steadier in time (1e-2: higher T stability, a little lower J on validation)")]
 FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 
 

@@ -12,10 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from ..inference.methods import EDGE_EPS, EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from . import app
 from .common import (
-    DEFAULT_WEIGHTS, DeviceOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
+    DEFAULT_WEIGHTS, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
 )
 
 
@@ -56,6 +56,7 @@ def segment_command(
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: with the shipped weights 20 steps score lower on DAVIS; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32; 512 runs about 3x faster, less accurately")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
+    edge_eps: EdgeEpsOpt = EDGE_EPS,
     save_flow: Annotated[bool, typer.Option("--save-flow", help="also write flow/NNNNN.flo")] = False,
     no_flow: Annotated[bool, typer.Option("--no-flow", help="no flow.mp4: masks and overlay only (propagate then computes no flow, about 1.5x faster)")] = False,
     alpha: Annotated[bool, typer.Option("--alpha", help="also write alpha.mp4, a matte of the objects")] = False,
@@ -92,7 +93,7 @@ def segment_command(
     options = dict(start=start, method=method, finetune_steps=finetune_steps, max_size=max_size, save_flow=save_flow,
                    alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
                    memory=not no_memory, memory_frames=memory_frames, formats=formats, flow_video=not no_flow,
-                   edge_radius=edge_radius)
+                   edge_radius=edge_radius, edge_eps=edge_eps)
     if batch:
         if resume:
             fail("--resume continues one video's run; for a batch, rerun the unfinished videos one by one with --resume")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
-from .methods import EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import EDGE_EPS, EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
@@ -132,7 +132,8 @@ def read_partial(out: Path) -> dict:
 
 # The options a resumed run must share with the run it continues (the masks it replays depend on them).
 _RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "finetune_steps",
-             "formats", "save_flow", "alpha", "flow_video", "edge_radius")
+             "formats", "save_flow", "alpha", "flow_video", "edge_radius",
+             "edge_eps")
 
 
 def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
@@ -155,7 +156,7 @@ def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
                                 fix="resume with the same options, or start over with overwrite=True",
                                 cli_fix="resume with the same options, or start over with --overwrite",
                                 flag={"formats": "--format", "video": "VIDEO", "flow_video": "--no-flow",
-                                      "edge_radius": "--edge-radius"}.get(k))
+                                      "edge_radius": "--edge-radius", "edge_eps": "--edge-eps"}.get(k))
     if "png" not in run["formats"]:
         what = f"resume rebuilds the memory from {out}/masks/, which this run did not write"
         raise SegflowError(f"{what} (formats without png); start over with overwrite=True",
@@ -326,14 +327,14 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
                   memory_frames: int = 6, boxes=None, formats=None, points=None, resume: bool = False,
-                  flow_video: bool = True, edge_radius: int = EDGE_RADIUS) -> str:
+                  flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
     ``flow_video=False``: no flow.mp4, and the default ``propagate`` then computes no flow at all
-    (the masks do not need it; about a third of its time a frame). ``edge_radius``: the readout's edge
-    refinement (VideoSession; 0: off).
+    (the masks do not need it; about a third of its time a frame). ``edge_radius``, ``edge_eps``: the
+    readout's edge refinement (VideoSession; radius 0: off).
 
     ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
     masks are kept, the memory is rebuilt from the last of them, the videos and masks.json are made
@@ -357,7 +358,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
     run = dict(video=str(video), start=int(start), method=method, max_size=int(max_size), weights=str(weights),
                memory=bool(memory), memory_frames=int(memory_frames), finetune_steps=int(finetune_steps),
                formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha), flow_video=bool(flow_video),
-               edge_radius=int(edge_radius))
+               edge_radius=int(edge_radius), edge_eps=float(edge_eps))
     done, resumed = (None, 0)
     if resume:
         done, resumed = _resume_plan(Path(out), run)
@@ -392,7 +393,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
             session = create_session(method=method, weights=weights, device=device, precision=precision,
                                      max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
                                      memory_frames=memory_frames, compute_flow=flow_video,
-                                     edge_radius=edge_radius)
+                                     edge_radius=edge_radius, edge_eps=edge_eps)
             with open_frames(video, start=start) as peek:
                 mask = mask_from_points(next(iter(peek)), points, _embedder(session, model, max_size))
             mask_path = Path("the points")
@@ -409,7 +410,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
             session = create_session(method=method, weights=weights, device=device, precision=precision,
                                      max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
                                      memory_frames=memory_frames, compute_flow=flow_video,
-                                     edge_radius=edge_radius)
+                                     edge_radius=edge_radius, edge_eps=edge_eps)
         created = not out.exists()
         _check_writable(out)
     except BaseException:
