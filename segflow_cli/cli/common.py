@@ -37,7 +37,7 @@ DEFAULT_WEIGHTS = "segflow-lite"
 # --method of segment / benchmark davis and of flow / benchmark flow: the names and their help come
 # from the one method registry (inference/methods.py), which the session and get_flow_method check.
 SegmentMethodOpt = Annotated[str, typer.Option("--method", help=describe(SEGMENT_METHODS, SEGMENT_HELP, default=SEGMENT_DEFAULT))]
-EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="propagate and segflow: snap the mask edges to the frame's colour edges (guided filter of about this radius in internal pixels; 0: off, the plain upsampled readout)")]
+EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="propagate and segflow: snap the mask edges to the frame's colour edges (guided filter of about this radius in internal pixels, fitted on the 8x smaller key grid, so it moves in steps of 8: 1-11 one cell, 12-20 two; 0: off, the plain upsampled readout)")]
 EdgeEpsOpt = Annotated[float, typer.Option("--edge-eps", min=1e-6, help="the edge refinement's regulariser (a colour variance): larger follows the frame's edges less and keeps contours steadier in time (1e-2: higher T stability, a little lower J on validation)")]
 FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 

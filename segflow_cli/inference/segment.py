@@ -132,8 +132,7 @@ def read_partial(out: Path) -> dict:
 
 # The options a resumed run must share with the run it continues (the masks it replays depend on them).
 _RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "finetune_steps",
-             "formats", "save_flow", "alpha", "flow_video", "edge_radius",
-             "edge_eps")
+             "formats", "save_flow", "alpha", "flow_video", "edge_radius", "edge_eps")
 
 
 def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
@@ -359,6 +358,10 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                memory=bool(memory), memory_frames=int(memory_frames), finetune_steps=int(finetune_steps),
                formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha), flow_video=bool(flow_video),
                edge_radius=int(edge_radius), edge_eps=float(edge_eps))
+    # One session recipe for both places that build it (point prompts need it before the mask exists).
+    session_kw = dict(method=method, weights=weights, device=device, precision=precision, max_size=max_size,
+                      finetune_steps=finetune_steps, model=model, memory=memory, memory_frames=memory_frames,
+                      compute_flow=flow_video, edge_radius=edge_radius, edge_eps=edge_eps)
     done, resumed = (None, 0)
     if resume:
         done, resumed = _resume_plan(Path(out), run)
@@ -390,10 +393,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         else:
             from .prompts import mask_from_points
 
-            session = create_session(method=method, weights=weights, device=device, precision=precision,
-                                     max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
-                                     memory_frames=memory_frames, compute_flow=flow_video,
-                                     edge_radius=edge_radius, edge_eps=edge_eps)
+            session = create_session(**session_kw)
             with open_frames(video, start=start) as peek:
                 mask = mask_from_points(next(iter(peek)), points, _embedder(session, model, max_size))
             mask_path = Path("the points")
@@ -407,10 +407,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         else:
             check_output_folder(out, overwrite=overwrite, inputs=(video,) if boxes or points else (video, mask_path))
         if not points:
-            session = create_session(method=method, weights=weights, device=device, precision=precision,
-                                     max_size=max_size, finetune_steps=finetune_steps, model=model, memory=memory,
-                                     memory_frames=memory_frames, compute_flow=flow_video,
-                                     edge_radius=edge_radius, edge_eps=edge_eps)
+            session = create_session(**session_kw)
         created = not out.exists()
         _check_writable(out)
     except BaseException:
