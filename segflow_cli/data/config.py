@@ -46,6 +46,9 @@ class SceneConfig:
     fog_prob: float = 0.0  # chance a clip is seen through haze: a smooth veil of airlight over every frame
     # video segmentation: keep at least one object mostly in view for all frames
     tracking: bool = False
+    # the largest total scale change of a tracked object over the whole clip (1.4: at most 40 % larger or
+    # smaller from first frame to last); real footage has objects that approach the camera (2-3x)
+    tracked_zoom: float = 1.4
 
     def __post_init__(self) -> None:
         w, h = self.size
@@ -63,6 +66,8 @@ class SceneConfig:
                      "thin_prob", "fog_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SegflowError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        if self.tracked_zoom < 1.0:
+            raise SegflowError(f"tracked_zoom={self.tracked_zoom} must be >= 1 (1: no scale change over the clip)")
         if not self.builtin_photos and not self.photo_dirs and self.photo_prob > 0:
             # procedural textures still work; photos simply never get drawn
             object.__setattr__(self, "photo_prob", 0.0)

@@ -97,7 +97,7 @@ def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray 
         vel = (end - start) / max(T - 1, 1)
         vel *= min(1.0, step / max(float(np.linalg.norm(vel)), 1e-9))
         acc = np.zeros(2)
-        zoom = rng.uniform(-1, 1) * min(math.log1p(cfg.max_scale), math.log(1.4) / max(T - 1, 1))
+        zoom = rng.uniform(-1, 1) * min(math.log1p(cfg.max_scale), math.log(cfg.tracked_zoom) / max(T - 1, 1))
     else:
         start = rng.uniform(0, 1, 2) * (w, h)
         d = rng.uniform(0, 2 * math.pi)

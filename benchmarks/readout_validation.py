@@ -1,0 +1,97 @@
+"""Readout settings of `propagate` on the generated validation clips (never the real sequences).
+
+    python benchmarks/readout_validation.py --clips 0-6 --frames 24 default null=none sharpen=0.5
+    python benchmarks/readout_validation.py --clips 0-6 --frames 60 --zoom 2.5 default null=0.3
+
+Each setting is a comma-joined list of overrides of the shipped session (key=value):
+  null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
+  topk=N, temp=X, radius=N    the readout's candidates, softmax temperature, window radius (cells)
+  frames=N, every=N           recent memory frames kept and the spacing between them
+  edge=N, eps=X               the edge refinement's radius (0: off) and eps
+  sharpen=P     values join the memory as p^(1/P), renormalised (P < 1 sharper; 0: one-hot argmax)
+"default" is the shipped setting. Clips come from eval.synthetic's VAL_SEED stream at 854x480 (the
+DAVIS size), so a setting is chosen here and only then run on DAVIS. Prints J, F, J on the last
+third, the share of the error that is missed object pixels, and T with --t.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+
+def session_for(model, setting: str):
+    import torch
+
+    from segflow_cli.inference import EDGE_EPS, EDGE_RADIUS, create_session
+    from segflow_cli.models.memory import readout
+
+    kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
+    unknown = set(kw) - {"null", "topk", "temp", "radius", "frames", "every", "edge", "eps", "sharpen"}
+    if unknown:
+        raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
+    sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
+                          memory_frames=int(kw.get("frames", 6)), memory_every=int(kw.get("every", 1)),
+                          edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)))
+    cfg = model.config.readout
+    over = {}
+    if "null" in kw:
+        over["null_similarity"] = None if kw["null"] == "none" else float(kw["null"])
+    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):
+        if k in kw:
+            over[f] = typ(kw[k])
+    cfg = dataclasses.replace(cfg, **over)
+    sess.runner.read_memory = torch.inference_mode()(lambda key, memory: readout(key, memory, config=cfg))
+    if "sharpen" in kw:
+        power = float(kw["sharpen"])
+        start = sess.start
+
+        def sharpen(v):
+            if power == 0:
+                return torch.nn.functional.one_hot(v.argmax(0), v.shape[0]).permute(2, 0, 1).to(v.dtype)
+            v = v.clamp_min(0) ** (1.0 / power)
+            return v / v.sum(0, keepdim=True).clamp_min(1e-6)
+
+        def start_and_wrap(*a, **k):
+            res = start(*a, **k)
+            consider = sess.memory.consider
+            sess.memory.consider = lambda index, key, value: consider(index, key, sharpen(value))
+            return res
+
+        sess.start = start_and_wrap
+    return sess
+
+
+def main() -> None:
+    import torch
+
+    from segflow_cli.eval.synthetic import score_clip, validation_clips
+    from segflow_cli.weights import load_model
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("settings", nargs="+")
+    p.add_argument("--clips", default="0-6", help="clip indices a-b (b excluded) of the validation stream")
+    p.add_argument("--frames", type=int, default=24)
+    p.add_argument("--zoom", type=float, default=1.4, help="tracked objects' largest scale change over a clip")
+    p.add_argument("--t", action="store_true", help="also T (slower)")
+    p.add_argument("--persistent", action="store_true", help="score only objects visible in every frame")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    a, b = (int(v) for v in args.clips.split("-"))
+    scenes = validation_clips(clips=b - a, start=a, frames=args.frames, size=(854, 480), tracked_zoom=args.zoom)
+    model, _, _ = load_model("segflow-lite")
+    for setting in args.settings:
+        sess = session_for(model, setting)
+        t0 = time.perf_counter()
+        rows = [score_clip(sess, s, t=args.t, persistent=args.persistent) for s in scenes]
+        mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+        per = " ".join(f"{r['J']:.2f}" for r in rows)
+        extra = f" T {mean['T']:.3f}" if "T" in mean else ""
+        print(f"{setting:28s} J {mean['J']:.3f} F {mean['F']:.3f} Jlast {mean['J_last_third']:.3f} "
+              f"miss {mean['miss']:.2f}{extra}  [{per}]  {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
