@@ -5,6 +5,7 @@
 
 Each setting is a comma-joined list of overrides of the shipped session (key=value):
   null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
+  nullrecent=0|1  the dustbin also where the memory holds recent frames (ReadoutConfig.null_with_recent)
   topk=N, temp=X, radius=N    the readout's candidates, softmax temperature, window radius (cells)
   frames=N, every=N           recent memory frames kept and the spacing between them
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
@@ -28,7 +29,7 @@ def session_for(model, setting: str):
     from segflow_cli.models.memory import readout
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
-    unknown = set(kw) - {"null", "topk", "temp", "radius", "frames", "every", "edge", "eps", "sharpen"}
+    unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "edge", "eps", "sharpen"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -38,6 +39,8 @@ def session_for(model, setting: str):
     over = {}
     if "null" in kw:
         over["null_similarity"] = None if kw["null"] == "none" else float(kw["null"])
+    if "nullrecent" in kw:
+        over["null_with_recent"] = bool(int(kw["nullrecent"]))
     for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):
         if k in kw:
             over[f] = typ(kw[k])

@@ -149,6 +149,28 @@ def test_a_pixel_like_nothing_in_memory_reads_background():
     assert near[1].min() > 0.9  # a pixel found in memory keeps its label
 
 
+def test_the_dustbin_can_be_kept_for_shots_without_recent_frames():
+    """null_with_recent=False: within a shot (recent frames held) no dustbin competes with the object's
+    own matches (the readout is exactly the dustbin-free one), while a memory without recent frames
+    (the frame after a cut) still reads a pixel like nothing in it as background."""
+    mem, q = _memory(c=16, seed=5)
+    cut_only = ReadoutConfig(radius=3, topk=5, tile=4, fast_select=False, null_with_recent=False)
+    none = ReadoutConfig(radius=3, topk=5, tile=4, fast_select=False, null_similarity=None)
+    always = ReadoutConfig(radius=3, topk=5, tile=4, fast_select=False)
+    assert torch.equal(readout(q, mem, config=cut_only), readout(q, mem, config=none))
+    assert not torch.allclose(readout(q, mem, config=always), readout(q, mem, config=none))
+    mem.long_values[:] = 0.0
+    mem.long_values[1] = 1.0  # the annotated frame is all object 1, in the first 8 dimensions ...
+    mem.long_keys[8:] = 0.0
+    mem.long_keys = F.normalize(mem.long_keys, dim=0)
+    after_cut = MemoryState(long_keys=mem.long_keys, long_values=mem.long_values, keys=mem.keys[:0],
+                            values=mem.values[:0], positions=mem.positions[:0])
+    other = torch.zeros(16, 13, 21)
+    other[8:] = F.normalize(torch.rand(8, 13, 21), dim=0)  # ... the new shot in the other 8
+    assert readout(other, after_cut, config=cut_only)[0].min() > 0.9
+    assert readout(other, after_cut, config=none)[1].min() > 0.9  # without any dustbin it would bleed
+
+
 def test_labels_sit_on_the_padded_key_grid():
     """A 64x36 frame is padded to 64x64 for the network (8x8 key cells, 28 rows of padding split
     14/14): a label must land in the cell that holds its pixels, and come back in place."""

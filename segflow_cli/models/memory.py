@@ -71,7 +71,11 @@ class ReadoutConfig:
     temperature: float = 0.05
     tile: int = 8
     fast_select: bool = True  # pick candidates with bf16 products where the CPU/GPU has native bf16
-    null_similarity: float | None = 0.5  # a background candidate of this cosine joins every softmax
+    null_similarity: float | None = 0.5  # a background candidate of this cosine joins every softmax ...
+    # ... or, False, only where the memory holds no recent frame (the first frame read, the first after a
+    # scene cut): there the new shot's background has no evidence of its own, while within a shot the
+    # recent frames give it, and the dustbin only eats objects whose look changes (fast motion, scale).
+    null_with_recent: bool = True
     # Long-term (annotated) frames are read globally, but a candidate farther than ``radius`` cells from
     # the query's own position counts this much less cosine: near matches win ties against look-alikes
     # elsewhere (a crowd around a dancer), while an object that is lost or moved far is still found
@@ -319,7 +323,7 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
-    if config.null_similarity is not None:
+    if config.null_similarity is not None and (config.null_with_recent or not memory.recent):
         exact = torch.cat([exact, exact.new_full((exact.shape[0], 1), config.null_similarity)], 1)
         null = vals.new_zeros(vals.shape[0], 1, vals.shape[-1])
         null[..., 0] = 1.0

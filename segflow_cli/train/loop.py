@@ -38,7 +38,8 @@ def build(cfg: TrainConfig):
         from ..weights import load_model
 
         init, _, _ = load_model(cfg.init)
-        # Layers the init weights predate (e.g. the matching encoder) keep their fresh initialisation;
+        # Layers the init weights predate (e.g. the matching encoder; the key encoder, which stays
+        # ImageNet's) keep their fresh initialisation;
         # anything else that does not fit is an error.
         from ..errors import WeightsError
 
@@ -50,7 +51,7 @@ def build(cfg: TrainConfig):
             missing, unexpected = model.load_state_dict(init.state_dict(), strict=False)
         except RuntimeError:  # tensor shapes differ
             raise fail() from None
-        if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_", "seg_decoder.gate")) for k in missing):
+        if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_", "seg_decoder.gate", "key_encoder.")) for k in missing):
             raise fail(f" ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
     return model
 
@@ -58,8 +59,11 @@ def build(cfg: TrainConfig):
 def make_optimizer(model, cfg: TrainConfig):
     """AdamW (the ImageNet trunk at ``trunk_lr_scale`` of the rate) with linear warm-up and cosine decay to 10 %."""
     trunk = set(map(id, model.trunk.parameters()))
-    groups = [{"params": [p for p in model.parameters() if id(p) in trunk], "lr": cfg.lr * cfg.trunk_lr_scale},
-              {"params": [p for p in model.parameters() if id(p) not in trunk], "lr": cfg.lr}]
+    key_encoder = getattr(model, "key_encoder", None)  # frozen: never in the optimiser
+    frozen = set(map(id, key_encoder.parameters())) if key_encoder is not None else set()
+    params = [p for p in model.parameters() if id(p) not in frozen]
+    groups = [{"params": [p for p in params if id(p) in trunk], "lr": cfg.lr * cfg.trunk_lr_scale},
+              {"params": [p for p in params if id(p) not in trunk], "lr": cfg.lr}]
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(1, cfg.warmup)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warm) * (

@@ -31,6 +31,13 @@ class LiteConfig:
         (seg_branch.SegDecoder.gate); False in cards written before it (the prior-skip output).
     memory_radius, memory_topk, memory_temperature: the readout's window radius (stride-8 cells),
         candidates per pixel and softmax temperature (memory.ReadoutConfig).
+    memory_null: the cosine of the readout's background "dustbin" candidate (ReadoutConfig.null_similarity);
+        None: no dustbin. memory_null_with_recent: whether it also applies when the memory holds recent
+        frames (True in cards written before the field) or only when it holds none (after a scene cut).
+    key_encoder: what computes the memory key. "trunk": the shared trunk (trained with the network on
+        generated scenes; cards written before the field). "imagenet": a frozen copy of the ImageNet
+        EfficientNet-Lite0 (encoders.KeyEncoder), never trained: the joint training fits the shared trunk
+        to the generated scenes, and on real footage its keys match worse (benchmarks/RESULTS.md, stop 22).
     """
 
     name: str = "segflow-lite"
@@ -51,12 +58,16 @@ class LiteConfig:
     memory_radius: int = 12
     memory_topk: int = 10
     memory_temperature: float = 0.05
+    memory_null: float | None = 0.5
+    memory_null_with_recent: bool = False
+    key_encoder: Literal["trunk", "imagenet"] = "imagenet"
 
     @property
     def readout(self):
         from ..memory import ReadoutConfig
 
-        return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature)
+        return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature,
+                             null_similarity=self.memory_null, null_with_recent=self.memory_null_with_recent)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,4 +81,6 @@ class LiteConfig:
         kw.setdefault("match_skip", False)
         kw.setdefault("memory_decoder", False)
         kw.setdefault("memory_gate", False)
+        kw.setdefault("memory_null_with_recent", True)
+        kw.setdefault("key_encoder", "trunk")
         return cls(**kw)

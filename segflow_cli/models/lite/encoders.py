@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from ...errors import WeightsError
+from .matching import embed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -93,3 +94,30 @@ class FlowPyramid(nn.Module):
             x = level(x)
             out.append(x)
         return out
+
+
+class KeyEncoder(nn.Module):
+    """The memory key's own encoder (LiteConfig.key_encoder "imagenet"): a frozen copy of the ImageNet
+    EfficientNet-Lite0, never trained and always in eval mode (its batch-norm statistics stay ImageNet's).
+
+    Why a second trunk: the shared trunk is trained with the network on generated scenes, and its
+    features drift towards them; label propagation needs features that match real objects across
+    frames. On the DAVIS tuning sequences the ImageNet features read the memory better (J&F 81.1 vs
+    76.8; benchmarks/RESULTS.md, stop 22), while the shared trunk keeps serving flow and decoder.
+
+    In: (B, 3, H, W) RGB in [0, 1], H and W multiples of 32 (padded by the caller).
+    Out: (B, 40 + 112, H/8, W/8) unit-norm key (matching.embed of the stride-8 and stride-16 features).
+    """
+
+    def __init__(self, *, pretrained: bool = True) -> None:
+        super().__init__()
+        self.trunk = LiteTrunk(pretrained=pretrained)
+        self.requires_grad_(False)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> "KeyEncoder":
+        return super().train(False)  # frozen: a parent's train() must not switch batch norm to batch statistics
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        feats = self.trunk(image, upto=16)
+        return embed(feats[1], feats[2])

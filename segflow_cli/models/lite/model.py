@@ -15,7 +15,7 @@ from ...ops import InputPadder, backward_warp
 from ..memory import MemoryState, advance_positions, readout
 from ..types import SegFlowOutput, check_inputs
 from .config import LiteConfig
-from .encoders import FlowPyramid, LiteTrunk
+from .encoders import FlowPyramid, KeyEncoder, LiteTrunk
 from .flow_branch import PyramidFlowDecoder
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
@@ -51,6 +51,8 @@ class SegFlowLite(nn.Module):
         super().__init__()
         self.config = config
         self.trunk = LiteTrunk(pretrained=config.trunk_pretrained)
+        # The memory key's own frozen encoder, or None: the key comes from the shared trunk (older cards).
+        self.key_encoder = KeyEncoder(pretrained=config.trunk_pretrained) if config.key_encoder == "imagenet" else None
         self.flow_pyramid = FlowPyramid(channels=config.flow_channels)
         pyramid_strides = tuple(2 ** (i + 1) for i in range(len(config.flow_channels)))
         self.flow_strides = tuple(s for s in reversed(pyramid_strides) if s >= 4)  # coarse -> fine
@@ -88,13 +90,16 @@ class SegFlowLite(nn.Module):
     def embed(self, image: torch.Tensor) -> torch.Tensor:
         """image (B, 3, H, W) in [0, 1] -> (B, C, Hp/8, Wp/8) the memory key (padded grid)."""
         padder = InputPadder(image.shape, stride=STRIDE)
-        feats = self.trunk(padder.pad(image)[0], upto=16)
+        im = padder.pad(image)[0]
+        if self.key_encoder is not None:
+            return self.key_encoder(im)
+        feats = self.trunk(im, upto=16)
         return embed(feats[1], feats[2])
 
     def _trunk_and_flow(self, image1, image2, flow_init):
         """The shared first half of a forward pass: padded inputs, trunk features of image1, the flow
         branch (per-scale flows, level features, the full-resolution flow on the padded grid) and
-        image1's memory key."""
+        image1's memory key (from the key encoder when there is one, else the trunk's embedding)."""
         padder = InputPadder(image1.shape, stride=STRIDE)
         im1, im2 = padder.pad(image1, image2)
         b, _, hp, wp = im1.shape
@@ -107,7 +112,8 @@ class SegFlowLite(nn.Module):
         flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
         flow = flow if init is None else init + flow
-        return padder, im1, trunk, flows, level_feats, flow, embed(trunk[8], trunk[16])
+        key = self.key_encoder(im1) if self.key_encoder is not None else embed(trunk[8], trunk[16])
+        return padder, im1, trunk, flows, level_feats, flow, key
 
     def flow_and_embedding(self, image1, image2, *, flow_init=None) -> tuple[torch.Tensor, torch.Tensor]:
         """The flow image1 -> image2 (B, 2, H, W) and image1's memory key (B, C, Hp/8, Wp/8), without the
@@ -123,7 +129,7 @@ class SegFlowLite(nn.Module):
             if prior is not None:
                 raise ValueError("give either prior or prev_probs, not both")
             check_inputs(image1, image2, prev_probs)
-        padder, im1, trunk, flows, level_feats, flow, emb = self._trunk_and_flow(image1, image2, flow_init)
+        padder, im1, trunk, flows, level_feats, flow, key = self._trunk_and_flow(image1, image2, flow_init)
         b, _, hp, wp = im1.shape
         fused = self.fusion.flow_to_seg(level_feats, dict(zip(self.flow_strides, flows)))
         if prev_probs is not None:
@@ -135,7 +141,7 @@ class SegFlowLite(nn.Module):
             memories = [memory] if isinstance(memory, MemoryState) else list(memory)
             if prior is None or len(memories) != b:
                 raise ValueError(f"memory needs prev_probs or a prior and one MemoryState per video ({b}), got {len(memories)}")
-            reads = [self._read_memory(m, emb[i].detach(), flow.detach()[i]) for i, m in enumerate(memories)]
+            reads = [self._read_memory(m, key[i].detach(), flow.detach()[i]) for i, m in enumerate(memories)]
             read = torch.stack([r for r, _ in reads])
             positions = torch.stack([p for _, p in reads]) if b == 1 else None
             warp = prior
@@ -149,6 +155,9 @@ class SegFlowLite(nn.Module):
                 reference = self.encode_reference(*reference)
             if reference.objects != k:
                 raise ValueError(f"the reference memory holds {reference.objects} objects but the prior has {k}")
+            # The reference was encoded by the trunk (encode_reference), so it is matched in the trunk's
+            # embedding, whichever encoder makes the memory key.
+            emb = key if self.key_encoder is None else embed(trunk[8], trunk[16])
             scores = match(reference, emb, topk=self.config.match_topk)
         logits, gate = self.seg_decoder(trunk, fused, pr, k, scores, None if warp is None else warp.reshape(b * k, 1, hp, wp))
         logits = F.interpolate(logits, size=(hp, wp), mode="bilinear", align_corners=False)
@@ -163,7 +172,7 @@ class SegFlowLite(nn.Module):
             logits = (logits + self.config.prior_gain * (2.0 * pr - 1.0)).reshape(b, k, hp, wp)
         return SegFlowOutput(
             seg_logits=padder.unpad(logits), flow=padder.unpad(flow), flow_preds=flows + [flow], seg_preds=[],
-            embedding=emb, readout=read, positions=positions,
+            embedding=key, readout=read, positions=positions,
             readout_full=None if gate is None or read_full is None else padder.unpad(read_full),
         )
 

