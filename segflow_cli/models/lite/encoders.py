@@ -112,6 +112,10 @@ class KeyEncoder(nn.Module):
     def __init__(self, *, pretrained: bool = True) -> None:
         super().__init__()
         self.trunk = LiteTrunk(pretrained=pretrained)
+        # The key stops at stride 16: the stride-32 stages (2.3 M of its 3.0 M parameters) are dropped,
+        # so the weights file does not carry tensors nothing reads.
+        last = max(i for i, stage in self.trunk.net._stage_out_idx.items() if stage == LiteTrunk.strides.index(16) + 1)
+        self.trunk.net.blocks = self.trunk.net.blocks[:last]
         self.requires_grad_(False)
         self.train(False)
 
