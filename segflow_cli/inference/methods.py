@@ -27,11 +27,11 @@ FLOW_HELP = {
 FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "farneback", "tvl1")
 SEGMENT_HELP = {
     "segflow": "the memory readout refined by the joint network's decoder",
-    "propagate": "the space-time memory read with the network's trunk embedding",
+    "propagate": "the space-time memory readout alone, matched in the weights' memory key",
     "dis-warp": "classical baseline",
 }
 SEGMENT_METHODS = tuple(SEGMENT_HELP)  # ("segflow", "propagate", "dis-warp"): inference.session.METHODS
-SEGMENT_DEFAULT = "propagate"  # segflow ties it on validation clips and is slower (benchmarks/RESULTS.md, 2026-12-02)
+SEGMENT_DEFAULT = "propagate"  # segflow is below it on DAVIS (78.5 vs 80.3) and slower (benchmarks/RESULTS.md, stop 22)
 # Internal resolution cap (longer side) for segmentation: DAVIS-size frames (854x480) run at their own
 # size. On the validation clips at 854x480, propagate J 0.883 at 864 vs 0.839 at 512 (2026-12-02);
 # --max-size 512 is the faster setting (about 4x less readout work).

@@ -307,7 +307,7 @@ def _mask_folder(folder: Path, start: int, size):
 
 
 def _embedder(session, model, max_size: int):
-    """frame -> (C, h, w) unit-norm trunk embedding: the session's network, or the shipped one when the
+    """frame -> (C, h, w) unit-norm memory key: the session's network, or the shipped one when the
     method has none (dis-warp)."""
     from . import PairRunner
 

@@ -12,7 +12,7 @@ image features and the fused flow features, gives each object's logits; soft agg
 id map, which joins the memory.
 
 Methods: "segflow" (the joint network with memory), "propagate" (the memory readout alone over the
-trunk's embedding: no decoder, no flow; a baseline), "dis-warp" (OpenCV DIS warping alone).
+network's memory key: no decoder, no flow; the default), "dis-warp" (OpenCV DIS warping alone).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class FrameResult:
 
 class VideoSession:
     """method "segflow" runs the joint network; "propagate" reads labels from the memory alone (the
-    network's trunk embedding, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
+    network's memory key, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
     alone (plain backward warping of the object probabilities, the classical baseline).
 
     memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep

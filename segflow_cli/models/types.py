@@ -18,8 +18,9 @@ class SegFlowOutput:
     flow_preds: per-scale flows, coarse to fine, each (B, 2, h_s, w_s) on the padded input grid,
         values in input-resolution pixels; the training loss upsamples them to the label size.
     seg_preds: optional auxiliary segmentation logits (coarse to fine) for deep supervision.
-    embedding: (B, C, H/8, W/8) unit-norm trunk embedding of image1 on the padded stride-8 grid (the
-        key a video session stores in its memory), when the variant computes one.
+    embedding: (B, C, H/8, W/8) unit-norm memory key of image1 on the padded stride-8 grid (what a
+        video session stores in its memory), when the variant computes one: a variant with its own key
+        encoder (segflow-lite key_encoder "imagenet") runs it only when a memory is read.
     readout: (B, V, H/8, W/8) memory readout ([background, objects] probabilities) on that grid when
         a memory was given; positions: (B, T, 2, H/8, W/8) the memory windows' centres for image1.
     readout_full: (B, V, H, W) that readout at input resolution when the logits are a gated correction

@@ -96,10 +96,11 @@ class SegFlowLite(nn.Module):
         feats = self.trunk(im, upto=16)
         return embed(feats[1], feats[2])
 
-    def _trunk_and_flow(self, image1, image2, flow_init):
+    def _trunk_and_flow(self, image1, image2, flow_init, *, want_key: bool = True):
         """The shared first half of a forward pass: padded inputs, trunk features of image1, the flow
         branch (per-scale flows, level features, the full-resolution flow on the padded grid) and
-        image1's memory key (from the key encoder when there is one, else the trunk's embedding)."""
+        image1's memory key (from the key encoder when there is one, else the trunk's embedding; the
+        key encoder, a second trunk pass, runs only ``want_key``: flow alone does not need it)."""
         padder = InputPadder(image1.shape, stride=STRIDE)
         im1, im2 = padder.pad(image1, image2)
         b, _, hp, wp = im1.shape
@@ -112,7 +113,10 @@ class SegFlowLite(nn.Module):
         flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
         flow = flow if init is None else init + flow
-        key = self.key_encoder(im1) if self.key_encoder is not None else embed(trunk[8], trunk[16])
+        if self.key_encoder is None:
+            key = embed(trunk[8], trunk[16])
+        else:
+            key = self.key_encoder(im1) if want_key else None
         return padder, im1, trunk, flows, level_feats, flow, key
 
     def flow_and_embedding(self, image1, image2, *, flow_init=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +133,9 @@ class SegFlowLite(nn.Module):
             if prior is not None:
                 raise ValueError("give either prior or prev_probs, not both")
             check_inputs(image1, image2, prev_probs)
-        padder, im1, trunk, flows, level_feats, flow, key = self._trunk_and_flow(image1, image2, flow_init)
+        use_memory = memory is not None and self.config.memory_prior != "warp"
+        padder, im1, trunk, flows, level_feats, flow, key = self._trunk_and_flow(image1, image2, flow_init,
+                                                                                want_key=use_memory)
         b, _, hp, wp = im1.shape
         fused = self.fusion.flow_to_seg(level_feats, dict(zip(self.flow_strides, flows)))
         if prev_probs is not None:
@@ -137,7 +143,7 @@ class SegFlowLite(nn.Module):
         elif prior is not None:
             prior = padder.pad(prior)[0]
         read = read_full = positions = warp = None
-        if memory is not None and self.config.memory_prior != "warp":
+        if use_memory:
             memories = [memory] if isinstance(memory, MemoryState) else list(memory)
             if prior is None or len(memories) != b:
                 raise ValueError(f"memory needs prev_probs or a prior and one MemoryState per video ({b}), got {len(memories)}")
