@@ -37,6 +37,27 @@ def test_memory_is_bounded_in_video_length():
     assert sizes[20] == sizes[1000] == (7, (6, 8, 4, 5), (6, 2, 4, 5), 20, 6)
 
 
+def test_memory_power_sharpens_predicted_values_and_leaves_annotated_ones(shipped):
+    """memory_power=2: a predicted frame's (background, object) values join the memory squared and
+    renormalised (0.6/0.4 -> 0.69/0.31); the annotated frame and power 1 keep them as given; a session
+    hands its memory_power to its memory."""
+    key = torch.nn.functional.normalize(torch.ones(8, 4, 5), dim=0)
+    value = torch.stack([torch.full((4, 5), 0.6), torch.full((4, 5), 0.4)])
+    for power, want in ((1.0, 0.4), (2.0, 0.16 / 0.52)):
+        mem = SpaceTimeMemory(frames=2, power=power)
+        mem.add_long_term(key, value)
+        mem.consider(1, key, value)
+        s = mem.state()
+        assert torch.allclose(s.values[0, 1], torch.full((4, 5), want)) and torch.allclose(s.values[0].sum(0), torch.ones(4, 5))
+        assert torch.allclose(s.long_values[1], torch.full((20,), 0.4))
+    with pytest.raises(ValueError, match="power"):
+        SpaceTimeMemory(power=0.0)
+    frames, masks = reentry_clip(size=(96, 64), visible=3, hidden=0, after=0)
+    session = create_session(method="propagate", model=shipped, max_size=96, compute_flow=False, memory_power=2.0)
+    list(session.propagate(list(frames), first_mask=masks[0]))
+    assert session.memory.power == 2.0
+
+
 def test_session_memory_stays_bounded_and_keeps_the_annotated_frame(shipped):
     frames, masks = reentry_clip(size=(96, 64), visible=30, hidden=0, after=0)
     session = create_session(method="segflow", model=shipped, max_size=96, compute_flow=False, memory_frames=4)

@@ -54,11 +54,28 @@ def grid_to_frame(values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return up[:, top:top + size[0], left:left + size[1]]
 
 
+def sharpen(value: torch.Tensor, power: float) -> torch.Tensor:
+    """(V, h, w) probabilities -> raised to ``power`` and renormalised over V (1: unchanged)."""
+    if power == 1.0:
+        return value
+    v = value.clamp_min(0) ** power
+    return v / v.sum(0, keepdim=True).clamp_min(1e-12)
+
+
 class SpaceTimeMemory:
-    def __init__(self, *, frames: int = 6, every: int = 1) -> None:
-        if frames < 0 or every < 1:
-            raise ValueError(f"memory needs frames >= 0 and every >= 1, got frames={frames}, every={every}")
-        self.frames, self.every = int(frames), int(every)
+    """frames, every: see the module docstring. power: a predicted frame's values join the memory
+    raised to this power and renormalised (``sharpen``). Why: a readout is a soft average, uncertain
+    where the object's look changes (motion blur, turning, scale); read back from the memory every
+    frame, that uncertainty compounds into an object that shrinks frame after frame (DAVIS: the
+    object mostly missed, hardly any false positives). A power above 1 keeps the readout's decision
+    and undoes part of its blur before it is re-read; it also makes errors stick, so it trades
+    shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default)."""
+
+    def __init__(self, *, frames: int = 6, every: int = 1, power: float = 1.0) -> None:
+        if frames < 0 or every < 1 or not power > 0:
+            raise ValueError(f"memory needs frames >= 0, every >= 1 and power > 0, got frames={frames}, every={every}, "
+                             f"power={power}")
+        self.frames, self.every, self.power = int(frames), int(every), float(power)
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
@@ -104,7 +121,7 @@ class SpaceTimeMemory:
         h, w = key.shape[-2:]
         ident = identity_positions(h, w, device=key.device)[None]
         pos = ident if self._positions is None or not len(self._recent) else torch.cat([self._positions, ident])
-        self._recent.append((key.float(), value.float(), index, {}))  # {}: the readout's layouts of this key
+        self._recent.append((key.float(), sharpen(value.float(), self.power), index, {}))  # {}: the readout's layouts
         self._positions = pos[-len(self._recent):]
 
     def clear_recent(self) -> None:

@@ -43,6 +43,11 @@ SEGMENT_MAX_SIZE = 864
 EDGE_RADIUS = 8
 EDGE_EPS = 1e-3
 EDGE_SCALE = 8
+# Predicted frames join the memory with their values raised to this power and renormalised
+# (inference.memory.sharpen; 1: as read). Off: 1/0.7 gained on the DAVIS tuning four (83.8 vs 82.0) but
+# was level on the held-out four (78.7 vs 78.6) and a little lower on the generated validation clips
+# (J 0.853 vs 0.856, F 0.851 vs 0.861): no evidence it generalises (benchmarks/RESULTS.md, stop 22).
+MEMORY_POWER = 1.0
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:
@@ -75,5 +80,5 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
     raise ArgumentError("method", name, f"unknown flow method; choose one of {', '.join(FLOW_METHODS)}")
 
 
-__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
+__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
            "SEGMENT_HELP", "SEGMENT_METHODS", "describe", "get_flow_method"]

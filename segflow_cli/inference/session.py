@@ -29,7 +29,7 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MEMORY_POWER, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
@@ -52,7 +52,8 @@ class VideoSession:
     network's memory key, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
     alone (plain backward warping of the object probabilities, the classical baseline).
 
-    memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
+    memory_power: predicted frames join the memory with their values raised to it, renormalised
+    (inference.memory.sharpen; 1: as read). memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
     one frame in so many; memory=False: the network without memory (the flow-warped prior only).
     edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
     guide, radius in internal pixels; 0: off): propagate's upsampled readout, segflow's probabilities
@@ -62,13 +63,15 @@ class VideoSession:
     def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = SEGMENT_MAX_SIZE,
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
                  memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0,
-                 edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS) -> None:
+                 edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
             raise SegflowError(f"method {method} needs a network runner")
-        if memory_frames < 0 or memory_every < 1:
-            raise SegflowError(f"memory_frames must be >= 0 and memory_every >= 1 (got {memory_frames}, {memory_every})")
+        if memory_frames < 0 or memory_every < 1 or not memory_power > 0:
+            raise SegflowError(f"memory_frames must be >= 0, memory_every >= 1 and memory_power > 0 (got {memory_frames}, "
+                               f"{memory_every}, {memory_power})")
+        self.memory_power = float(memory_power)
         self.use_memory = bool(memory) and method != "dis-warp" and runner is not None and runner.supports_memory
         if method == "propagate" and finetune_steps:
             raise SegflowError("finetune_steps trains the decoder, which method propagate does not use; use method segflow")
@@ -129,7 +132,7 @@ class VideoSession:
         self._probs = allp[1:]  # (K, h, w) object probabilities of the last frame
         self.memory = None
         if self.use_memory:
-            self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every)
+            self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every, power=self.memory_power)
             key = self.runner.embed(self._prev)[0]
             self.memory.add_long_term(key, values_on_grid(allp, key.shape[-2:]))
         self.index = 0
