@@ -71,3 +71,19 @@ def test_cards_from_before_the_key_encoder_key_with_the_trunk_and_keep_the_dustb
 
         f = model.trunk(image, upto=16)
         assert torch.equal(model.embed(image), embed(f[1], f[2]))
+
+
+def test_a_session_gets_its_key_even_where_the_config_ignores_the_readout():
+    """memory_prior "warp" reads no memory, but the session still stores each frame's key."""
+    import dataclasses
+
+    from segflow_cli.data.reentry import reentry_clip
+    from segflow_cli.inference import create_session
+    from segflow_cli.weights import load_model
+
+    model = load_model("segflow-lite")[0]
+    model.config = dataclasses.replace(model.config, memory_prior="warp")
+    frames, masks = reentry_clip(size=(96, 64), visible=4, hidden=0, after=0)
+    session = create_session(method="segflow", model=model, max_size=96, compute_flow=False)
+    out = list(session.propagate(list(frames), first_mask=masks[0]))
+    assert len(out) == 4 and len(session.memory) == 1 + 3  # the annotated frame and three recent ones

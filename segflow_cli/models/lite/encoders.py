@@ -103,7 +103,8 @@ class KeyEncoder(nn.Module):
     Why a second trunk: the shared trunk is trained with the network on generated scenes, and its
     features drift towards them; label propagation needs features that match real objects across
     frames. On the DAVIS tuning sequences the ImageNet features read the memory better (J&F 81.1 vs
-    76.8; benchmarks/RESULTS.md, stop 22), while the shared trunk keeps serving flow and decoder.
+    76.8 on the four chosen on, 78.3 vs 76.9 on the four held out; benchmarks/RESULTS.md, stop 22),
+    while the shared trunk keeps serving flow and decoder.
 
     In: (B, 3, H, W) RGB in [0, 1], H and W multiples of 32 (padded by the caller).
     Out: (B, 40 + 112, H/8, W/8) unit-norm key (matching.embed of the stride-8 and stride-16 features).

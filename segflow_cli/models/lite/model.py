@@ -134,8 +134,9 @@ class SegFlowLite(nn.Module):
                 raise ValueError("give either prior or prev_probs, not both")
             check_inputs(image1, image2, prev_probs)
         use_memory = memory is not None and self.config.memory_prior != "warp"
+        # A session with a memory stores the key even where the config ignores the readout ("warp").
         padder, im1, trunk, flows, level_feats, flow, key = self._trunk_and_flow(image1, image2, flow_init,
-                                                                                want_key=use_memory)
+                                                                                want_key=memory is not None)
         b, _, hp, wp = im1.shape
         fused = self.fusion.flow_to_seg(level_feats, dict(zip(self.flow_strides, flows)))
         if prev_probs is not None:
