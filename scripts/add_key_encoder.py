@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def main(argv=None) -> None:
-    from segflow_cli.models import segflow_lite
+    from segflow_cli.models import build_model
     from segflow_cli.weights import get_weights, save_weights
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
         raise SystemExit(f"{args.src} holds {w.architecture} weights; only segflow-lite has a key encoder")
     config = {**w.config, "key_encoder": "imagenet", "memory_null_with_recent": False,
               "memory_null": w.config.get("memory_null", 0.5)}
-    model = segflow_lite(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})  # ImageNet key encoder
+    model = build_model("segflow-lite", config={**config, "trunk_pretrained": True})  # the key encoder: ImageNet's
     missing, unexpected = model.load_state_dict(w.state_dict(), strict=False)
     if unexpected or any(not k.startswith("key_encoder.") for k in missing):
         raise SystemExit(f"{args.src} does not fit segflow-lite ({len(missing)} missing, {len(unexpected)} unexpected)")

@@ -30,3 +30,36 @@ def shared_reference() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/reference is absent")
     return path
+
+
+@pytest.fixture
+def seg_training():
+    """make(**TrainConfig overrides) -> (model, optimiser, steps): a freshly built network (seed 0),
+    its optimiser and one fixed generated batch of two 64x64 pairs; ``steps(n, train_trunk=True)``
+    enters the segmentation phase and runs n optimiser steps on that batch."""
+
+    def make(**overrides):
+        from segflow_cli.models import transform_for
+        from segflow_cli.train import TrainConfig
+        from segflow_cli.train.data import train_pairs
+        from segflow_cli.train.loop import build, make_optimizer, set_phase, step_loss
+
+        torch.manual_seed(0)
+        cfg = TrainConfig(**{"out": "unused", "size": (64, 64), "batch_size": 2, "workers": 0, "train_samples": 2,
+                             "warmup": 1, "lr": 2e-3, "steps": 3, **overrides})
+        model = build(cfg)
+        ds = train_pairs(cfg, transform=transform_for(model))
+        batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
+        opt, _ = make_optimizer(model, cfg)
+
+        def steps(n: int, *, train_trunk: bool = True) -> None:
+            set_phase(model, "seg", train_trunk=train_trunk)
+            for _ in range(n):
+                loss, _ = step_loss(model, batch, "seg")
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+        return model, opt, steps
+
+    return make

@@ -30,31 +30,16 @@ def test_shipped_weights_key_with_the_wheels_imagenet_lite0():
     assert float((key * trunk_key).sum(1).mean()) < 0.99  # the trained trunk's key is another one
 
 
-def test_key_encoder_stays_frozen_and_in_eval_mode_through_training():
+def test_key_encoder_stays_frozen_and_in_eval_mode_through_training(seg_training):
     """No optimiser group holds it, train() leaves its batch norm on ImageNet's statistics, and a
     segmentation step that trains the trunk leaves every key-encoder tensor (buffers too) as it was."""
-    from segflow_cli.models import transform_for
-    from segflow_cli.train import TrainConfig
-    from segflow_cli.train.data import train_pairs
-    from segflow_cli.train.loop import build, make_optimizer, set_phase, step_loss
-
-    torch.manual_seed(0)
-    cfg = TrainConfig(out="unused", size=(64, 64), batch_size=2, workers=0, train_samples=2, warmup=1, lr=2e-3, steps=2)
-    model = build(cfg)
+    model, opt, steps = seg_training(steps=2)
     before = {k: v.clone() for k, v in model.key_encoder.state_dict().items()}
     trunk0 = model.trunk.net.conv_stem.weight.clone()
-    opt, _ = make_optimizer(model, cfg)
     held = {id(p) for g in opt.param_groups for p in g["params"]}
     assert not held & {id(p) for p in model.key_encoder.parameters()}
-    ds = train_pairs(cfg, transform=transform_for(model))
-    batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
-    set_phase(model, "seg")
+    steps(2)
     assert model.training and not model.key_encoder.training
-    for _ in range(2):
-        loss, _ = step_loss(model, batch, "seg")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
     assert all(torch.equal(v, before[k]) for k, v in model.key_encoder.state_dict().items())
     assert not torch.equal(model.trunk.net.conv_stem.weight, trunk0)  # the trunk did train
 

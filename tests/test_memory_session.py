@@ -230,27 +230,11 @@ def test_readout_aggregate_is_the_readout_when_uncorrected_and_the_sigmoid_for_o
     assert torch.allclose(readout_aggregate(z, one, eps=1e-6)[1], torch.sigmoid(z[0]), atol=1e-5)
 
 
-def test_a_frozen_trunk_keeps_the_memory_keys_while_the_gate_learns():
+def test_a_frozen_trunk_keeps_the_memory_keys_while_the_gate_learns(seg_training):
     """trunk_lr_scale=0: seg steps train the decoder and its gate, the trunk (the keys) stays put."""
-    from segflow_cli.train import TrainConfig
-    from segflow_cli.train.data import train_pairs
-    from segflow_cli.models import transform_for
-    from segflow_cli.train.loop import build, make_optimizer, set_phase, step_loss
-
-    torch.manual_seed(0)
-    cfg = TrainConfig(out="unused", size=(64, 64), batch_size=2, workers=0, train_samples=2, warmup=1, lr=2e-3, steps=3,
-                      trunk_lr_scale=0.0)
-    model = build(cfg)
+    model, _, steps = seg_training(trunk_lr_scale=0.0)
     trunk0 = {k: v.clone() for k, v in model.trunk.state_dict().items()}
     gate0 = model.seg_decoder.gate.weight.clone()
-    ds = train_pairs(cfg, transform=transform_for(model))
-    batch = {k: torch.stack([ds[i][k] for i in range(2)]) for k in ds[0]}
-    opt, _ = make_optimizer(model, cfg)
-    set_phase(model, "seg", train_trunk=False)
-    for _ in range(3):
-        loss, _ = step_loss(model, batch, "seg")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    steps(3, train_trunk=False)
     assert all(torch.equal(v, trunk0[k]) for k, v in model.trunk.state_dict().items())
     assert not torch.equal(model.seg_decoder.gate.weight, gate0)
