@@ -12,13 +12,12 @@ This is how the shipped file of stop 22 was made from stop 21's (benchmarks/RESU
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 
 def main(argv=None) -> None:
     from segflow_cli.models import build_model
-    from segflow_cli.weights import get_weights, save_weights
+    from segflow_cli.weights import get_weights, save_derived
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("src")
@@ -34,12 +33,7 @@ def main(argv=None) -> None:
     missing, unexpected = model.load_state_dict(w.state_dict(), strict=False)
     if unexpected or any(not k.startswith("key_encoder.") for k in missing):
         raise SystemExit(f"{args.src} does not fit segflow-lite ({len(missing)} missing, {len(unexpected)} unexpected)")
-    card = json.loads(json.dumps(w.card or {}))
-    card.pop("config", None)
-    card["previous_sha256"] = w.sha256
-    if args.note:
-        card["note"] = (card.get("note", "") + " " + args.note).strip()
-    digest = save_weights(model, Path(args.dst), card=card)
+    digest = save_derived(model, Path(args.dst), parent=w, note=args.note)
     print(f"wrote {args.dst} (sha256 {digest[:12]}...)")
 
 

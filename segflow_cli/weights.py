@@ -2,10 +2,11 @@
 (it lives beside the builders that load it, as torchvision's weights enums do). No torch at import."""
 
 from .models.weights import (
-    DEFAULT, Weights, build_loaded, get_weights, list_cards, load_model, resolve, save_weights, sha256_of, weights_dir,
+    DEFAULT, Weights, build_loaded, get_weights, list_cards, load_model, resolve, save_derived, save_weights, sha256_of,
+    weights_dir,
 )
 
 __all__ = [
-    "DEFAULT", "Weights", "build_loaded", "get_weights", "list_cards", "load_model", "resolve", "save_weights",
-    "sha256_of", "weights_dir",
+    "DEFAULT", "Weights", "build_loaded", "get_weights", "list_cards", "load_model", "resolve", "save_derived",
+    "save_weights", "sha256_of", "weights_dir",
 ]

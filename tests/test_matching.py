@@ -125,6 +125,26 @@ def test_init_from_weights_without_matching(tmp_path, monkeypatch):
         build(TrainConfig(out=tmp_path / "run", init=str(tmp_path / "bad.safetensors")))
 
 
+def test_init_keeps_the_warm_start_its_flow_branch_was_trained_on(tmp_path, monkeypatch):
+    """--init from weights with another warm start (flow_init) trains on that warm start, and the
+    export says so: the loop's transform is the init's (a run from "dis-fine" weights on DIS-medium
+    inputs would fit the flow residual to the wrong warm start)."""
+    from segflow_cli.models import transform_for
+    from segflow_cli.train import TrainConfig
+    from segflow_cli.train.loop import build
+    from segflow_cli.weights import save_weights
+
+    import segflow_cli.models as models
+
+    monkeypatch.setattr(models, "segflow_lite", lambda **kw: segflow_lite(trunk_pretrained=False, **kw))
+    for flow_init in ("dis-fine", "none"):
+        path = tmp_path / f"{flow_init}.safetensors"
+        save_weights(segflow_lite(trunk_pretrained=False, flow_init=flow_init), path, half=False)
+        net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
+        assert net.config.flow_init == flow_init and transform_for(net).flow_init == flow_init
+    assert build(TrainConfig(out=tmp_path / "run")).config.flow_init == "dis"  # no init: the default
+
+
 def test_training_pairs_carry_the_reference_of_the_same_object():
     from segflow_cli.data import SceneConfig, SyntheticScenes
     from segflow_cli.train.samples import TrainPairs

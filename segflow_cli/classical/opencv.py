@@ -18,13 +18,30 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
 
 
-def dis_flow(img1: np.ndarray, img2: np.ndarray, *, preset: str = "medium") -> np.ndarray:
-    """OpenCV DIS optical flow (Kroeger et al., ECCV 2016) with a named preset: ultrafast|fast|medium."""
-    presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-               "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+# "fine": the medium preset down to full resolution (finest scale 0 instead of 1) with patches every
+# 2 pixels (stride 2 instead of 3). Chosen among 11 settings of (finest scale, patch size, stride,
+# descent and refinement iterations) on the generated validation pairs (benchmarks/flow_synthetic_val.py):
+# mean EPE 10.477 vs medium's 11.096; about 4x medium's time (benchmarks/RESULTS.md, stop 23).
+DIS_FINE = {"FinestScale": 0, "PatchStride": 2}
+DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")
+
+
+def _dis(preset: str):
+    if preset not in DIS_PRESETS:
+        raise ValueError(f"unknown DIS preset {preset!r}; use one of {', '.join(DIS_PRESETS)}")
     if preset not in _DIS:  # the object is reusable and costly to create per frame
-        _DIS[preset] = cv2.DISOpticalFlow_create(presets[preset])
-    return _DIS[preset].calc(_grey(img1), _grey(img2), None).astype(np.float32)
+        base = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST}
+        dis = cv2.DISOpticalFlow_create(base.get(preset, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
+        for name, value in (DIS_FINE.items() if preset == "fine" else ()):
+            getattr(dis, f"set{name}")(value)
+        _DIS[preset] = dis
+    return _DIS[preset]
+
+
+def dis_flow(img1: np.ndarray, img2: np.ndarray, *, preset: str = "medium") -> np.ndarray:
+    """OpenCV DIS optical flow (Kroeger et al., ECCV 2016) with a named preset: ultrafast|fast|medium
+    (OpenCV's own) or fine (medium at full resolution with denser patches, ``DIS_FINE``)."""
+    return _dis(preset).calc(_grey(img1), _grey(img2), None).astype(np.float32)
 
 
 def farneback_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:

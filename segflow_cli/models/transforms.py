@@ -20,10 +20,11 @@ import torch
 
 @dataclass(frozen=True)
 class PairTransform:
-    """flow_init: "dis" adds OpenCV DIS flow (medium preset) frame1 -> frame2 as the warm start;
+    """flow_init: "dis" adds OpenCV DIS flow (medium preset) frame1 -> frame2 as the warm start,
+    "dis-fine" the same at full resolution with denser patches (classical.dis_flow's "fine" preset);
     "none" gives None (the network estimates flow from scratch)."""
 
-    flow_init: Literal["none", "dis"] = "none"
+    flow_init: Literal["none", "dis", "dis-fine"] = "none"
 
     @staticmethod
     def image(frame: np.ndarray, device=None) -> torch.Tensor:
@@ -39,15 +40,16 @@ class PairTransform:
 
     def warm_start(self, frame1: np.ndarray, frame2: np.ndarray) -> torch.Tensor | None:
         """(H, W, 3) uint8 frames -> (2, H, W) float32 flow frame1 -> frame2 in pixels, or None."""
-        if self.flow_init != "dis":
+        if self.flow_init == "none":
             return None
         from ..classical import dis_flow
 
-        return torch.from_numpy(dis_flow(frame1, frame2)).permute(2, 0, 1)
+        preset = {"dis": "medium", "dis-fine": "fine"}[self.flow_init]
+        return torch.from_numpy(dis_flow(frame1, frame2, preset=preset)).permute(2, 0, 1)
 
     def warm_start_of(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor | None:
         """The warm start of two (3, H, W) [0, 1] images (training samples), from their uint8 frames."""
-        if self.flow_init != "dis":
+        if self.flow_init == "none":
             return None
         return self.warm_start(self.frame(image1), self.frame(image2))
 

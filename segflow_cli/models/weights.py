@@ -216,7 +216,19 @@ def save_weights(model, path: Path, *, card: dict | None = None, half: bool = Tr
     return digest
 
 
+def save_derived(model, path: Path, *, parent: Weights, note: str = "") -> str:
+    """Save weights made from ``parent`` without training (a layer added, a setting changed): its card
+    carries over (training chain, metrics) with the parent's sha256 recorded and ``note`` appended;
+    the config is the new model's. Returns the new file's sha256."""
+    card = json.loads(json.dumps(parent.card or {}))
+    card.pop("config", None)
+    card["previous_sha256"] = parent.sha256
+    if note:
+        card["note"] = (card.get("note", "") + " " + note).strip()
+    return save_weights(model, Path(path), card=card)
+
+
 __all__ = [
-    "DEFAULT", "Weights", "build_loaded", "get_weights", "list_cards", "load_model", "resolve", "save_weights",
-    "sha256_of", "weights_dir",
+    "DEFAULT", "Weights", "build_loaded", "get_weights", "list_cards", "load_model", "resolve", "save_derived",
+    "save_weights", "sha256_of", "weights_dir",
 ]

@@ -8,6 +8,7 @@ trains its own slice of the sample stream and rank 0 logs and saves.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -53,6 +54,12 @@ def build(cfg: TrainConfig):
             raise fail() from None
         if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_", "seg_decoder.gate", "key_encoder.")) for k in missing):
             raise fail(f" ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
+        # The network is today's architecture (layers the init predates are added), but its flow branch
+        # keeps the warm start its tensors were trained to refine: training from "dis-fine" weights on
+        # DIS-medium inputs would fit the residual to the other warm start.
+        flow_init = getattr(init.config, "flow_init", None)
+        if flow_init is not None and hasattr(model.config, "flow_init"):
+            model.config = dataclasses.replace(model.config, flow_init=flow_init)
     return model
 
 

@@ -15,8 +15,9 @@ class LiteConfig:
     flow_channels: flow feature pyramid widths at strides 2, 4, 8, 16, 32.
     corr_radius: local cost volume radius r ((2r+1)^2 displacements) at every pyramid level.
     fusion_strides: strides at which features are exchanged in both directions.
-    flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow and learns the residual
-        (RAFT's flow_init idea); "none" estimates flow from scratch.
+    flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow (medium preset) and learns the
+        residual (RAFT's flow_init idea); "dis-fine" from DIS at full resolution with denser patches
+        (models.transforms.PairTransform); "none" estimates flow from scratch.
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
     reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
         reference memory is given.
@@ -47,7 +48,7 @@ class LiteConfig:
     decoder_channels: int = 64
     fusion_channels: int = 32
     fusion_strides: tuple[int, ...] = (8, 16)
-    flow_init: Literal["none", "dis"] = "dis"
+    flow_init: Literal["none", "dis", "dis-fine"] = "dis"
     prior_gain: float = 4.0
     reference_matching: bool = True
     match_topk: int = 5
