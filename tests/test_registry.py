@@ -169,6 +169,8 @@ def test_warm_starts_are_plain_opencv_dis(entry):
     # Both follow the pair's 3 px shift; the fine one at least as closely.
     err = {k: np.abs(f[8:-8, 8:-8] - [3.0, 0.0]).mean() for k, f in plain.items()}
     assert err["dis-fine"] <= err["dis"] < 1.0
+    with pytest.raises(ValueError, match="flow_init"):
+        PairTransform(flow_init="dis-slow")
 
 
 def test_old_cards_keep_the_medium_warm_start(entry, tmp_path):

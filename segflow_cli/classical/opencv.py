@@ -19,8 +19,8 @@ def _grey(img: np.ndarray) -> np.ndarray:
 
 
 # "fine": the medium preset down to full resolution (finest scale 0 instead of 1) with patches every
-# 2 pixels (stride 2 instead of 3). Chosen among 11 settings of (finest scale, patch size, stride,
-# descent and refinement iterations) on the generated validation pairs (benchmarks/flow_synthetic_val.py):
+# 2 pixels (stride 2 instead of 3). Chosen among the medium preset and 11 variants of (finest scale, patch
+# size, stride, descent and refinement iterations) on the generated validation pairs (benchmarks/flow_synthetic_val.py):
 # mean EPE 10.477 vs medium's 11.096; about 4x medium's time (benchmarks/RESULTS.md, stop 23).
 DIS_FINE = {"FinestScale": 0, "PatchStride": 2}
 DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")

@@ -26,6 +26,10 @@ class PairTransform:
 
     flow_init: Literal["none", "dis", "dis-fine"] = "none"
 
+    def __post_init__(self) -> None:
+        if self.flow_init not in ("none", "dis", "dis-fine"):
+            raise ValueError(f"unknown flow_init {self.flow_init!r}; use none, dis or dis-fine")
+
     @staticmethod
     def image(frame: np.ndarray, device=None) -> torch.Tensor:
         """(H, W, 3) uint8 RGB -> (3, H, W) float32 in [0, 1] on ``device`` (moved as uint8, then scaled)."""
