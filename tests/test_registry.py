@@ -146,7 +146,7 @@ def test_unknown_flow_method_is_refused_alike(tmp_path):
     assert res.exit_code == 0, res.output  # every registered method runs from `flow`, as in `benchmark flow`
 
 
-def test_warm_starts_are_plain_opencv_dis(entry):
+def test_warm_starts_are_plain_opencv_dis():
     """Each flow_init gives exactly OpenCV's DIS with its documented settings: "dis" the medium preset
     (cards written before stop 23 keep it), "dis-fine" medium at finest scale 0 with patch stride 2;
     the "dis" and "dis-fine" flow methods are the same two (the baselines `benchmark flow` compares)."""

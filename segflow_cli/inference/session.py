@@ -52,9 +52,10 @@ class VideoSession:
     network's memory key, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
     alone (plain backward warping of the object probabilities, the classical baseline).
 
+    memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
+    one frame in so many; memory=False: the network without memory (the flow-warped prior only);
     memory_power: predicted frames join the memory with their values raised to it, renormalised
-    (inference.memory.sharpen; 1: as read). memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
-    one frame in so many; memory=False: the network without memory (the flow-warped prior only).
+    (inference.memory.sharpen; 1: as read).
     edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
     guide, radius in internal pixels; 0: off): propagate's upsampled readout, segflow's probabilities
     (with memory; validated on generated clips for both).

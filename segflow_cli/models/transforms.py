@@ -18,6 +18,10 @@ import numpy as np
 import torch
 
 
+# flow_init -> classical.dis_flow's preset ("none": no warm start); the check and the warm start read it.
+DIS_PRESET_OF = {"dis": "medium", "dis-fine": "fine"}
+
+
 @dataclass(frozen=True)
 class PairTransform:
     """flow_init: "dis" adds OpenCV DIS flow (medium preset) frame1 -> frame2 as the warm start,
@@ -27,7 +31,7 @@ class PairTransform:
     flow_init: Literal["none", "dis", "dis-fine"] = "none"
 
     def __post_init__(self) -> None:
-        if self.flow_init not in ("none", "dis", "dis-fine"):
+        if self.flow_init != "none" and self.flow_init not in DIS_PRESET_OF:
             raise ValueError(f"unknown flow_init {self.flow_init!r}; use none, dis or dis-fine")
 
     @staticmethod
@@ -48,8 +52,7 @@ class PairTransform:
             return None
         from ..classical import dis_flow
 
-        preset = {"dis": "medium", "dis-fine": "fine"}[self.flow_init]
-        return torch.from_numpy(dis_flow(frame1, frame2, preset=preset)).permute(2, 0, 1)
+        return torch.from_numpy(dis_flow(frame1, frame2, preset=DIS_PRESET_OF[self.flow_init])).permute(2, 0, 1)
 
     def warm_start_of(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor | None:
         """The warm start of two (3, H, W) [0, 1] images (training samples), from their uint8 frames."""
