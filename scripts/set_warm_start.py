@@ -1,11 +1,14 @@
-"""Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init); tensors untouched.
+"""Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init) or residual gate
+(LiteConfig.flow_gate); tensors untouched.
 
-    python scripts/set_warm_start.py weights/segflow-lite.safetensors OUT.safetensors --flow-init dis-fine [--note TEXT]
+    python scripts/set_warm_start.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
+        [--flow-gate 2] [--note TEXT]
 
 Every tensor is kept bit for bit; only the config's ``flow_init`` (which the weights entry's input
-transform reads) changes, and the card records the previous file's sha256. This is how the shipped file
-of stop 23 was made from stop 22's: the flow branch trained on DIS-medium warm starts refines the
-"fine" DIS setting better than it refines medium on the generated validation pairs (benchmarks/RESULTS.md).
+transform reads) and/or ``flow_gate`` change, and the card records the previous file's sha256. This is how
+the shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
+refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
+stop 24's from stop 23's (the residual gate; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -21,14 +24,20 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("src")
     p.add_argument("dst")
-    p.add_argument("--flow-init", required=True, choices=("none", "dis", "dis-fine"))
+    p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine"))
+    p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
+    if args.flow_init is None and args.flow_gate is None:
+        p.error("give --flow-init and/or --flow-gate")
+    if args.flow_gate is not None and args.flow_gate < 0:
+        p.error("--flow-gate must be >= 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")
     model = w.load()
-    model.config = dataclasses.replace(model.config, flow_init=args.flow_init)
+    changes = {k: v for k, v in (("flow_init", args.flow_init), ("flow_gate", args.flow_gate)) if v is not None}
+    model.config = dataclasses.replace(model.config, **changes)
     digest = save_derived(model, Path(args.dst), parent=w, note=args.note)
     print(f"wrote {args.dst} (sha256 {digest[:12]}...)")
 

@@ -16,7 +16,9 @@ Local windows are computed by tiles, never as a dense N x N matrix: the current 
 ``tile`` x ``tile`` cell tiles; each tile's queries are multiplied with one (tile + 2 radius)^2 patch
 of every recent frame, shifted by the tile's mean motion, and each query keeps only the candidates
 inside its own window. The result equals the dense, window-masked computation whenever each
-pixel's window lies within its tile's patch (always true for uniform motion inside a tile).
+pixel's window lies within its tile's patch (always true for uniform motion inside a tile). Windows
+centred in place (no flow: ``propagate``) are exact: each query row of a tile of ``tile`` columns reads
+the (2 radius + 1) rows around it of a band laid out once per memory frame (``local_bands``).
 
 Everything here is parameter-free and works on one video (no batch dim); training loops over the
 batch. Shapes: C embedding channels, V value channels (K + 1), (h, w) the stride-8 grid.
@@ -30,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 _MASKED = -1.0e4  # similarity of a candidate outside its window (cosines live in [-1, 1])
+_CHUNK = 512  # queries per product of the global readout
 
 
 @dataclass
@@ -122,14 +125,19 @@ def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int, *, grid: tup
     outside the query's (2 radius + 1)^2 window count ``penalty`` less."""
     if keys.shape[1] == 0:
         return q.new_full((q.shape[0], k), _MASKED), torch.zeros(q.shape[0], k, dtype=torch.long, device=q.device)
-    sims = q @ keys.to(q.dtype)
-    if penalty and grid is not None:
-        h, w = grid
-        near = _window_bias(w, radius, penalty, sims.dtype, sims.device)  # (w, w): penalty inside the x band
-        s5 = sims.view(h, w, -1, h, w)
-        s5.sub_(penalty)
-        for y in range(h):  # query row y: key rows within the radius get the penalty back where x is near too
-            s5[y, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
+    keys = keys.to(q.dtype)
+    if not (penalty and grid is not None):
+        # By chunks of queries: each product is ranked while it is still in cache (a third faster on
+        # the CPU than one N x M product followed by one top-k).
+        parts = [_topk_padded(q[i:i + _CHUNK] @ keys, k) for i in range(0, q.shape[0], _CHUNK)]
+        return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
+    sims = q @ keys
+    h, w = grid
+    near = _window_bias(w, radius, penalty, sims.dtype, sims.device)  # (w, w): penalty inside the x band
+    s5 = sims.view(h, w, -1, h, w)
+    s5.sub_(penalty)
+    for y in range(h):  # query row y: key rows within the radius get the penalty back where x is near too
+        s5[y, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
     return _topk_padded(sims, k)
 
 
@@ -157,15 +165,29 @@ def _untile(x: torch.Tensor, h: int, w: int, s: int) -> torch.Tensor:
 
 
 def local_bands(key: torch.Tensor, cfg: ReadoutConfig, dtype) -> torch.Tensor:
-    """A recent frame's key (C, h, w) laid out for unshifted tiles: (ntx, C, hq + 2r, u), band j holding
-    the columns [j s - r, j s + s + r) of every row from -r to hq + r (zeros outside the frame). Tile
-    (i, j)'s patch is then a (C, u * u) matrix inside band j (rows i s .. i s + u, a row stride of
-    (hq + 2r) u), which the tiles' products read in place instead of gathering it."""
+    """A recent frame's key (C, h, w) laid out for in-place windows: (ntx, C + s, h + 2r, u), u = s + 2r,
+    band j holding the columns [j s - r, j s + s + r) of every row from -r to h + r (zeros outside the
+    frame). The query row y of column tile j reads rows [y, y + 2r] of band j: a (C + s, (2r + 1) u)
+    matrix in place (a row stride of u), every candidate within r rows of the query.
+
+    The s extra channels carry the rest of the window test as a bias the product adds for free: a
+    query at column j s + q carries a one-hot on channel C + q, and channel C + q of the band holds
+    _MASKED where a column is more than r cells from that query's column or the cell lies outside the
+    frame (else 0). So no mask is ever added to the (large) similarity tensor."""
     c, h, w = key.shape
     s, r = cfg.tile, cfg.radius
-    hq, wq = -(-h // s) * s, -(-w // s) * s
-    padded = F.pad(key.to(dtype), (r, wq - w + r, r, hq - h + r))  # (C, hq + 2r, wq + 2r)
-    return padded.unfold(2, s + 2 * r, s).permute(2, 0, 1, 3).contiguous()
+    u = s + 2 * r
+    wq = -(-w // s) * s
+    padded = F.pad(key.to(dtype), (r, wq - w + r, r, r))  # (C, h + 2r, wq + 2r)
+    rows = torch.arange(-r, h + r, device=key.device)
+    cols = torch.arange(-r, wq + r, device=key.device)
+    outside = (rows < 0)[:, None] | (rows >= h)[:, None] | (cols < 0)[None, :] | (cols >= w)[None, :]
+    bias = torch.where(outside, _MASKED, 0.0).to(dtype).expand(s, -1, -1)
+    bands = torch.cat([padded, bias], 0).unfold(2, u, s).permute(2, 0, 1, 3).contiguous()  # (ntx, C + s, h + 2r, u)
+    p, q = torch.arange(u, device=key.device), torch.arange(s, device=key.device)
+    far = ((p[None, :] - r - q[:, None]).abs() > r)  # (s, u): patch column p is outside query q's window
+    bands[:, c:] += torch.where(far, _MASKED, 0.0).to(dtype)[None, :, None, :]
+    return bands
 
 
 def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int, w: int, cfg: ReadoutConfig):
@@ -174,39 +196,27 @@ def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int
     c = query.shape[0]
     t = len(bands)
     s, r, k = cfg.tile, cfg.radius, cfg.topk
-    u = s + 2 * r
-    hq, wq = -(-h // s) * s, -(-w // s) * s
-    nty, ntx = hq // s, wq // s
+    u, win = s + 2 * r, 2 * r + 1
+    wq = -(-w // s) * s
+    ntx = wq // s
     dev = query.device
-    qp = F.pad(query, (0, wq - w, 0, hq - h))
-    qt = qp.reshape(c, nty, s, ntx, s).permute(3, 1, 2, 4, 0).reshape(ntx, nty, s * s, c)  # (j, i, query, C)
-    sims = query.new_empty(t, ntx, nty, s * s, u * u)
+    qt = F.pad(query, (0, wq - w)).reshape(c, h, ntx, s).permute(2, 1, 3, 0)  # (j, y, q, C)
+    onehot = torch.eye(s, dtype=query.dtype, device=dev).expand(ntx, h, s, s)
+    qt = torch.cat([qt, onehot], -1).contiguous()  # (j, y, q, C + s): the one-hot picks the window's bias
+    sims = query.new_empty(t, ntx, h, s, win * u)
     for f, band in enumerate(bands):
-        rows_stride = band.shape[2] * u
+        cb, nrows = band.shape[1], band.shape[2]
         for j in range(ntx):
-            patches = band[j].as_strided((nty, c, u * u), (s * u, rows_stride, 1))  # no copy: a strided matrix
+            patches = band[j].as_strided((h, cb, win * u), (u, nrows * u, 1))  # no copy: query row y's rows
             torch.bmm(qt[j], patches, out=sims[f, j])
-    # The window (Chebyshev radius r around the query's own cell) and the frame: separable biases.
-    off = torch.arange(u, device=dev) - r  # patch offset from the tile origin
-    own = torch.arange(s, device=dev)
-    def ok(n_tiles: int, size: int) -> torch.Tensor:  # (tiles, s, u): query offset q, patch col p
-        pos = torch.arange(n_tiles, device=dev)[:, None, None] * s + off[None, None, :]
-        return ((off[None, None, :] - own[None, :, None]).abs() <= r) & (pos >= 0) & (pos < size)
-    zero = sims.new_zeros(())
-    s7 = sims.view(t, ntx, nty, s, s, u, u)  # (f, j, i, qy, qx, py, px)
-    s7 += torch.where(ok(ntx, w), zero, _MASKED)[None, :, None, None, :, None, :]
-    s7 += torch.where(ok(nty, h), zero, _MASKED)[None, None, :, :, None, :, None]
-    top, idx = _topk_padded(sims, k)  # (f, j, i, query, k) per frame, then over the frames
-    top, pick = _topk_padded(top.permute(2, 1, 3, 0, 4).reshape(nty, ntx, s * s, t * k), k)
-    idx = torch.gather(idx.permute(2, 1, 3, 0, 4).reshape(nty, ntx, s * s, t * k), 3, pick)
+    top, idx = _topk_padded(sims, k)  # (f, j, y, q, k) per frame, then over the frames
+    top, pick = _topk_padded(top.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), k)
+    idx = torch.gather(idx.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), 2, pick)
     frame = pick // k
-    py, px = idx // u, idx % u
-    qy = torch.arange(nty, device=dev)[:, None, None, None] * s
-    qx = torch.arange(ntx, device=dev)[None, :, None, None] * s
-    y = (qy + py - r).clamp(0, h - 1)
-    x = (qx + px - r).clamp(0, w - 1)
-    rows = frame * (h * w) + y * w + x  # (i, j, query, k)
-    return _untile(top.reshape(nty * ntx, s * s, k), h, w, s), _untile(rows.reshape(nty * ntx, s * s, k), h, w, s)
+    y = (torch.arange(h, device=dev)[:, None, None] + idx // u - r).clamp(0, h - 1)
+    x = (torch.arange(wq, device=dev)[None, :, None] // s * s + idx % u - r).clamp(0, w - 1)
+    rows = frame * (h * w) + y * w + x  # (y, x, k)
+    return top[:, :w].reshape(h * w, k), rows[:, :w].reshape(h * w, k)
 
 
 def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.Tensor, cfg: ReadoutConfig,
@@ -222,7 +232,7 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     tiles = nty * ntx
     dev = query.device
     if caches is not None and len(caches) == t and bool((positions == identity_positions(h, w, device=dev)).all()):
-        name = ("bands", s, r, query.dtype)
+        name = ("row_bands", s, r, query.dtype)
         bands = []
         for f, cache in enumerate(caches):
             if name not in cache:

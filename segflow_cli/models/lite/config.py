@@ -18,6 +18,10 @@ class LiteConfig:
     flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow (medium preset) and learns the
         residual (RAFT's flow_init idea); "dis-fine" from DIS at full resolution with denser patches
         (models.transforms.PairTransform); "none" estimates flow from scratch.
+    flow_gate: with a warm start, the learnt correction is scaled per pixel by flow_branch.residual_gate,
+        min(1, e / flow_gate) with e the warm start's local colour error in 0-255 levels, so it cannot
+        move a flow the frames already agree with (zero motion, a translation DIS gets right);
+        0: off (cards written before the field).
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
     reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
         reference memory is given.
@@ -49,6 +53,7 @@ class LiteConfig:
     fusion_channels: int = 32
     fusion_strides: tuple[int, ...] = (8, 16)
     flow_init: Literal["none", "dis", "dis-fine"] = "dis"
+    flow_gate: float = 2.0
     prior_gain: float = 4.0
     reference_matching: bool = True
     match_topk: int = 5
@@ -84,4 +89,5 @@ class LiteConfig:
         kw.setdefault("memory_gate", False)
         kw.setdefault("memory_null_with_recent", True)
         kw.setdefault("key_encoder", "trunk")
+        kw.setdefault("flow_gate", 0.0)
         return cls(**kw)

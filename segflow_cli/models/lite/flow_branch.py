@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...ops import backward_warp, local_cost_volume
+from ...ops import backward_warp, box_mean, local_cost_volume
 
 
 class FlowEstimator(nn.Module):
@@ -76,3 +76,21 @@ class PyramidFlowDecoder(nn.Module):
             flows.append(init + delta)
             level_feats[s] = prev_feat
         return flows, level_feats, delta
+
+
+def residual_gate(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Tensor, *, scale: float,
+                  radius: int = 3) -> torch.Tensor:
+    """How much of the learnt correction to apply on top of a warm start: (B, 1, H, W) in [0, 1].
+
+    image1, image2 (B, 3, H, W) in [0, 1], flow_init (B, 2, H, W) image1 -> image2 in pixels. The gate is
+    min(1, e / scale), e the mean absolute colour difference (0-255 levels) between image1 and image2
+    warped by the warm start, averaged over a (2 radius + 1)^2 box. Why: where the warm start already
+    explains the pair (e near 0: no motion, a pure translation DIS gets right) the network's residual
+    can only add error, and on real pairs it did (Sintel final, chairs: benchmarks/RESULTS.md, stop 24);
+    where the warm start fails the colours disagree and the correction passes. Pixels warped from
+    outside image2 read as black, so the gate opens there (the warm start is unsupported).
+    """
+    if not scale > 0:
+        raise ValueError(f"the residual gate's scale must be > 0, got {scale}")
+    diff = (image1 - backward_warp(image2, flow_init)).abs().mean(1, keepdim=True) * 255.0
+    return (box_mean(diff, radius) / scale).clamp(max=1.0)

@@ -16,7 +16,7 @@ from ..memory import MemoryState, advance_positions, readout
 from ..types import SegFlowOutput, check_inputs
 from .config import LiteConfig
 from .encoders import FlowPyramid, KeyEncoder, LiteTrunk
-from .flow_branch import PyramidFlowDecoder
+from .flow_branch import PyramidFlowDecoder, residual_gate
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
 from .seg_branch import SegDecoder
@@ -112,7 +112,10 @@ class SegFlowLite(nn.Module):
         f2 = {s: x[b:] for s, x in zip(strides, pyr)}
         flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
-        flow = flow if init is None else init + flow
+        if init is not None:
+            if self.config.flow_gate > 0:  # the correction passes only where the warm start fails (config.flow_gate)
+                flow = flow * residual_gate(im1, im2, init, scale=self.config.flow_gate)
+            flow = init + flow
         if self.key_encoder is None:
             key = embed(trunk[8], trunk[16])
         else:

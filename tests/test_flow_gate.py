@@ -1,0 +1,97 @@
+"""The flow branch's residual gate (LiteConfig.flow_gate, flow_branch.residual_gate): the learnt correction
+on top of the DIS warm start passes only where the warm start leaves the frames disagreeing, so on a pair
+DIS already gets right (no motion, a translation) the network cannot make the flow worse."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import segflow_cli
+from segflow_cli.classical import dis_flow
+from segflow_cli.models.lite import LiteConfig
+from segflow_cli.models.lite.flow_branch import residual_gate
+from segflow_cli.weights import get_weights
+
+SCRIPT = Path(segflow_cli.__file__).parents[1] / "scripts" / "set_warm_start.py"
+
+
+def _texture(h: int = 200, w: int = 260) -> np.ndarray:
+    import cv2
+
+    rng = np.random.default_rng(0)
+    return cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 2.0)
+
+
+def _translated(big: np.ndarray, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two 192x128 crops of one texture, the second moved by (dx, dy): the pair and its exact flow
+    frame 1 -> frame 2, which is (-dx, -dy) everywhere."""
+    a = np.ascontiguousarray(big[20:148, 20:212])
+    b = np.ascontiguousarray(big[20 + dy:148 + dy, 20 + dx:212 + dx])
+    truth = np.empty(a.shape[:2] + (2,), np.float32)
+    truth[...] = (-dx, -dy)
+    return a, b, truth
+
+
+def _retag(src: Path, dst: Path, *args: str) -> None:
+    spec = importlib.util.spec_from_file_location("set_warm_start", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main([str(src), str(dst), *args])
+
+
+@pytest.fixture(scope="module")
+def estimators(tmp_path_factory):
+    """The shipped network's flow with its gate, and the same tensors with the gate off."""
+    from segflow_cli.inference import load_flow_estimator
+
+    shipped = get_weights("segflow-lite")
+    off = tmp_path_factory.mktemp("gate") / "off.safetensors"
+    _retag(shipped.file, off, "--flow-gate", "0")
+    return load_flow_estimator(weights="segflow-lite", device="cpu"), load_flow_estimator(weights=str(off), device="cpu")
+
+
+def test_gate_is_closed_where_the_warm_start_explains_the_pair_and_open_where_it_fails():
+    img = torch.rand(1, 3, 32, 40)
+    zero = torch.zeros(1, 2, 32, 40)
+    assert float(residual_gate(img, img, zero, scale=2.0).max()) < 1e-4  # float noise of the warp and box sums
+    other = (img + 0.1).clamp(max=1.0)  # about 25 grey levels everywhere: the warm start explains nothing
+    assert torch.equal(residual_gate(img, other, zero, scale=2.0), torch.ones(1, 1, 32, 40))
+    with pytest.raises(ValueError, match="scale"):
+        residual_gate(img, img, zero, scale=0.0)
+
+
+def test_shipped_network_does_not_worsen_pairs_dis_gets_right(estimators):
+    gated, ungated = estimators
+    big = _texture()
+    a, b, truth = _translated(big, 0, 0)
+    assert np.abs(gated(a, b) - dis_flow(a, b, preset="fine")).max() < 1e-3  # no motion: the warm start
+    for dx, dy in [(0, 0), (3, 2), (-5, 4), (8, -6)]:
+        a, b, truth = _translated(big, dx, dy)
+        epe = lambda f: float(np.linalg.norm(f - truth, axis=-1).mean())  # noqa: E731
+        warm, net, raw = epe(dis_flow(a, b, preset="fine")), epe(gated(a, b)), epe(ungated(a, b))
+        # DIS is within a tenth of a pixel here; the gated network stays within 1/200 px of it ...
+        assert warm < 0.15 and net <= warm + 0.005, (dx, dy, warm, net)
+        # ... where the same tensors without the gate add a few hundredths (what the gate prevents).
+        if (dx, dy) in [(0, 0), (3, 2)]:
+            assert raw > warm + 0.02, (dx, dy, warm, raw)
+
+
+def test_cards_before_the_gate_load_without_it(tmp_path):
+    """Cards written before the field have no flow_gate: they load with the gate off; the re-tag script
+    switches it on or off with every tensor kept."""
+    old = LiteConfig.from_dict({k: v for k, v in LiteConfig().to_dict().items() if k != "flow_gate"})
+    assert old.flow_gate == 0.0 and LiteConfig().flow_gate > 0
+    shipped = get_weights("segflow-lite")
+    assert shipped.model_config().flow_gate == 2.0  # the shipped weights' scale (stop 24)
+    out = tmp_path / "off.safetensors"
+    _retag(shipped.file, out, "--flow-gate", "0")
+    w = get_weights(str(out))
+    assert w.model_config() == dataclasses.replace(shipped.model_config(), flow_gate=0.0)
+    ours, theirs = w.state_dict(), shipped.state_dict()
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
