@@ -179,6 +179,7 @@ def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
     flow, emb = runner.flow_and_embedding(pa, pb)
     full = runner.run(pa, pb)
     assert torch.equal(flow, full.flow)
+    assert torch.equal(runner.flow(pa, pb), full.flow)  # the flow alone (segflow flow): no decoder, same flow
     # The key alone (propagate without flow) comes from the key encoder: the same key.
     assert torch.equal(runner.embed(pa), emb)
     # Without a memory the forward pass does not run the key encoder (flow and --no-memory need no key).

@@ -70,6 +70,7 @@ def test_flow_preds_are_flownet_outputs_in_pixels(model):
     up = F.interpolate(out.flow_preds[-2], size=(64, 128), mode="bilinear", align_corners=False)
     fused = model.fusion(model.trunk(im1), model.flownet(normalize_pair(im1, im2))[1])
     torch.testing.assert_close(out.flow, up + model.flow_head(fused, size=(64, 128)))
+    assert torch.equal(model.flow(im1, im2), out.flow)  # the flow alone is the forward pass's
 
 
 @torch.no_grad()

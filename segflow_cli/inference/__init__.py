@@ -63,8 +63,7 @@ def load_flow_estimator(*, weights: str = "segflow-lite", device: str = "auto", 
     def estimate(img1, img2):
         h, w = img1.shape[:2]
         size = internal_size(w, h, runner.max_size, stride=1)  # the network pads; keep the exact geometry
-        out = runner.run(runner.prepare(img1, size), runner.prepare(img2, size))
-        return resize_flow(out.flow, w, h)
+        return resize_flow(runner.flow(runner.prepare(img1, size), runner.prepare(img2, size)), w, h)
 
     estimate.runner = runner
     return estimate

@@ -91,6 +91,13 @@ class PairRunner:
                           readout_full=opt(out.readout_full))
 
     @torch.inference_mode()
+    def flow(self, a, b) -> torch.Tensor:
+        """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) alone (no segmentation decoder)."""
+        init = self.warm_start(a, b)
+        with autocast(self.device, self.precision):
+            return self.model.flow(a[1], b[1], flow_init=init).float()
+
+    @torch.inference_mode()
     def flow_and_embedding(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
         """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) and a's memory key (1, C, h/8, w/8),
         one trunk pass and no segmentation decoder."""

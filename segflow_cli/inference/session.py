@@ -227,7 +227,7 @@ class VideoSession:
             ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
             flow_np = None
             if self.compute_flow:  # the joint network's flow for the outputs (masks do not need it)
-                flow = flow if flow is not None else self.runner.run(cur, prev).flow
+                flow = flow if flow is not None else self.runner.flow(cur, prev)
                 flow_np = resize_flow(flow, self.width, self.height)
             return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
         if self.method == "segflow":
@@ -309,7 +309,7 @@ class VideoSession:
             flow, key = self.runner.flow_and_embedding(cur, self._prev)
             key = key[0]
         elif self.compute_flow and self.runner is not None:
-            flow = self.runner.run(cur, self._prev).flow
+            flow = self.runner.flow(cur, self._prev)
         elif self.compute_flow:
             from ..classical import dis_flow
 

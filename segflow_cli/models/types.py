@@ -72,6 +72,8 @@ class SegFlowNet(Protocol):
         memory's keys and readout, models/memory.py).
     config: the frozen config (``to_dict``/``from_dict``); ``config.flow_init`` says which warm start
         the inputs need (models/transforms.py).
+    Every network also has ``flow(image1, image2, *, flow_init=None)``: the (B, 2, H, W) flow alone,
+    skipping what the flow does not need (segflow-lite: the segmentation decoder).
     """
 
     supports_prev_probs: ClassVar[bool]

@@ -122,6 +122,13 @@ class SegFlowLite(nn.Module):
             key = self.key_encoder(im1) if want_key else None
         return padder, im1, trunk, flows, level_feats, flow, key
 
+    def flow(self, image1, image2, *, flow_init=None) -> torch.Tensor:
+        """The flow image1 -> image2 (B, 2, H, W) alone: the trunk (its features cross into the flow branch)
+        and the flow branch, without the segmentation decoder or the memory key (``segflow flow``)."""
+        check_inputs(image1, image2, None, flow_init)
+        padder, _, _, _, _, flow, _ = self._trunk_and_flow(image1, image2, flow_init, want_key=False)
+        return padder.unpad(flow)
+
     def flow_and_embedding(self, image1, image2, *, flow_init=None) -> tuple[torch.Tensor, torch.Tensor]:
         """The flow image1 -> image2 (B, 2, H, W) and image1's memory key (B, C, Hp/8, Wp/8), without the
         segmentation decoder (what a memory-only session needs for its flow output)."""

@@ -63,6 +63,11 @@ class SegFlowPaper(nn.Module):
         """What the flow phase trains (the segmentation phase freezes these)."""
         return [self.flownet, self.flow_head]
 
+    def flow(self, image1, image2, *, flow_init=None) -> torch.Tensor:
+        """The flow image1 -> image2 (B, 2, H, W); the fused flow head reads the trunk, so this is the
+        forward pass's flow (the segmentation head is cheap beside FlowNetS)."""
+        return self.forward(image1, image2, flow_init=flow_init).flow
+
     def forward(self, image1, image2, *, prior=None, flow_init=None, prev_probs=None) -> SegFlowOutput:
         check_inputs(image1, image2, prior, flow_init)
         if flow_init is not None:
