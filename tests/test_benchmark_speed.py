@@ -26,7 +26,7 @@ def test_measure_speed_rows_with_the_shipped_network():
     assert [(r["task"], r["method"]) for r in rows] == [
         ("flow", "segflow"), ("flow", "dis (OpenCV, cpu)"), ("segmentation", "segflow"),
         ("segmentation", "segflow + flow output (what segment computes)"), ("segmentation", "segflow --no-memory"), ("segmentation", "propagate"), ("segmentation", "propagate + flow output"),
-        ("segment end to end", "propagate"),
+        ("segment end to end", "propagate"), ("segment end to end", "propagate --no-flow"),
         ("segmentation", "dis-warp (cpu)")]
     assert all(r["fps"] > 0 for r in rows)
     assert rows[0]["peak_mib"] > 0 and rows[0]["device"] == "cpu"
@@ -38,7 +38,7 @@ def test_speed_command_writes_json_and_rejects_bad_sizes(tmp_path):
                               "--device", "cpu", "--max-size", "64", "--out", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads((out / "speed.json").read_text())
-    assert data["run"]["weights"] == "random init" and data["size"] == [64, 48] and len(data["rows"]) == 9
+    assert data["run"]["weights"] == "random init" and data["size"] == [64, 48] and len(data["rows"]) == 10
     assert "frames/s" in res.output
     for args in (["--size", "64by48"], ["--size", "64x48", "--frames", "2", "--random-weights"]):
         res = runner.invoke(app, ["benchmark", "speed", "--device", "cpu", *args])

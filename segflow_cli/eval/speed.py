@@ -113,9 +113,10 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
                      "peak_mib": _peak_mib(dev)})
     from ..inference.methods import SEGMENT_DEFAULT
 
-    rows.append({"task": "segment end to end", "method": SEGMENT_DEFAULT,
-                 "fps": _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, model=model),
-                 "peak_mib": _peak_mib(dev)})
+    for label, flow_video in ((SEGMENT_DEFAULT, True), (f"{SEGMENT_DEFAULT} --no-flow", False)):
+        fps = _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, model=model,
+                            flow_video=flow_video)
+        rows.append({"task": "segment end to end", "method": label, "fps": fps, "peak_mib": _peak_mib(dev)})
     warp = create_session(method="dis-warp", max_size=max_size, compute_flow=False)
     rows.append({"task": "segmentation", "method": "dis-warp (cpu)", "fps": _time_session(warp, clip, mask, None),
                  "peak_mib": None})
@@ -125,8 +126,9 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
 
 
 def _time_segment(clip, mask, **kw) -> float:
-    """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4 and flow.mp4) on the
-    clip written as an mp4, as `segflow segment` reports it (start-up excluded)."""
+    """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4 and flow.mp4 unless
+    ``flow_video=False``, i.e. `--no-flow`) on the clip written as an mp4, as `segflow segment` reports
+    it (start-up excluded)."""
     import re
     import tempfile
     from pathlib import Path
