@@ -1,14 +1,14 @@
-"""Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init) or residual gate
-(LiteConfig.flow_gate); tensors untouched.
+"""Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
+(LiteConfig.flow_gate) or memory gate focus (LiteConfig.memory_gate_focus); tensors untouched.
 
     python scripts/set_warm_start.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
-        [--flow-gate 2] [--note TEXT]
+        [--flow-gate 2] [--memory-gate-focus 2] [--note TEXT]
 
-Every tensor is kept bit for bit; only the config's ``flow_init`` (which the weights entry's input
-transform reads) and/or ``flow_gate`` change, and the card records the previous file's sha256. This is how
-the shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
+Every tensor is kept bit for bit; only the config fields given change (``flow_init`` is what the weights
+entry's input transform reads), and the card records the previous file's sha256. This is how the
+shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
 refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
-stop 24's from stop 23's (the residual gate; benchmarks/RESULTS.md).
+stop 24's from stop 23's (the residual gate and the gate focus; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -26,17 +26,19 @@ def main(argv=None) -> None:
     p.add_argument("dst")
     p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine"))
     p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
+    p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
-    if args.flow_init is None and args.flow_gate is None:
-        p.error("give --flow-init and/or --flow-gate")
-    if args.flow_gate is not None and args.flow_gate < 0:
-        p.error("--flow-gate must be >= 0")
+    fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate, "memory_gate_focus": args.memory_gate_focus}
+    changes = {k: v for k, v in fields.items() if v is not None}
+    if not changes:
+        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus")
+    if any(v < 0 for k, v in changes.items() if k != "flow_init"):
+        p.error("--flow-gate and --memory-gate-focus must be >= 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")
     model = w.load()
-    changes = {k: v for k, v in (("flow_init", args.flow_init), ("flow_gate", args.flow_gate)) if v is not None}
     model.config = dataclasses.replace(model.config, **changes)
     digest = save_derived(model, Path(args.dst), parent=w, note=args.note)
     print(f"wrote {args.dst} (sha256 {digest[:12]}...)")

@@ -85,10 +85,11 @@ def test_shipped_network_does_not_worsen_pairs_dis_gets_right(estimators):
 def test_cards_before_the_gate_load_without_it(tmp_path):
     """Cards written before the field have no flow_gate: they load with the gate off; the re-tag script
     switches it on or off with every tensor kept."""
-    old = LiteConfig.from_dict({k: v for k, v in LiteConfig().to_dict().items() if k != "flow_gate"})
+    old = LiteConfig.from_dict({k: v for k, v in LiteConfig().to_dict().items() if k not in ("flow_gate", "memory_gate_focus")})
     assert old.flow_gate == 0.0 and LiteConfig().flow_gate > 0
+    assert old.memory_gate_focus == 0.0 == LiteConfig().memory_gate_focus  # the segmentation gate's focus: off unless a card sets it
     shipped = get_weights("segflow-lite")
-    assert shipped.model_config().flow_gate == 2.0  # the shipped weights' scale (stop 24)
+    assert shipped.model_config().flow_gate == 2.0 == shipped.model_config().memory_gate_focus  # shipped (stop 24)
     out = tmp_path / "off.safetensors"
     _retag(shipped.file, out, "--flow-gate", "0")
     w = get_weights(str(out))

@@ -186,11 +186,11 @@ def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
     assert full.embedding is None
 
 
-def _gated_from(shipped, bias: float):
-    """The shipped network with a fresh (untrained) output gate of the given bias."""
+def _gated_from(shipped, bias: float, focus: float = 0.0):
+    """The shipped network with a fresh (untrained) output gate of the given bias (and gate focus)."""
     from segflow_cli.models import LiteConfig, SegFlowLite
 
-    model = SegFlowLite(config=LiteConfig(trunk_pretrained=False))
+    model = SegFlowLite(config=LiteConfig(trunk_pretrained=False, memory_gate_focus=focus))
     model.load_state_dict(shipped.state_dict(), strict=False)
     with torch.no_grad():
         model.seg_decoder.gate.bias.fill_(bias)
@@ -216,6 +216,34 @@ def test_with_its_gate_closed_the_network_is_the_readout_alone(shipped):
                             edge_radius=0)
     c = [r.mask for r in opened.propagate(list(frames), first_mask=masks[0])]
     assert max(float(np.mean(x != y)) for x, y in zip(c, b)) > 0.01
+
+
+def test_gate_focus_keeps_a_confident_readout_as_read(shipped):
+    """memory_gate_focus: the correction is scaled by (1 - |2 r - 1|)^focus, so with the gate wide open
+    the output still equals the readout's own logit where the readout is sure, and only there."""
+    from segflow_cli.data.reentry import two_object_clip
+    from segflow_cli.models.lite.model import READOUT_EPS
+
+    assert shipped.config.memory_gate_focus == 2.0  # the shipped setting (stop 24)
+    frames, masks = two_object_clip(size=(160, 96), frames=4, enters=0)
+    outs = {}
+    for focus in (0.0, 2.0):
+        session = create_session(method="segflow", model=_gated_from(shipped, 30.0, focus), max_size=160,
+                                 compute_flow=False, edge_radius=0)
+        session.start(frames[0], masks[0])
+        session.step(frames[1])
+        runner, cur = session.runner, session.runner.prepare(frames[2], session.size)
+        outs[focus] = runner.run(cur, session._prev, prev_probs=session._probs[None], reference=session._reference,
+                                 memory=session.memory.state())
+    change = {}
+    for focus, out in outs.items():  # each against its own readout (frame 1's output differed, so its memory)
+        r = out.readout_full[0, 1:]
+        sure = (1 - (2 * r - 1).abs()) ** 2 < 1e-4
+        assert sure.float().mean() > 0.3
+        diff = (out.seg_logits[0] - torch.logit(r.clamp(READOUT_EPS, 1 - READOUT_EPS))).abs()
+        change[focus] = (float(diff[sure].max()), float(diff[~sure].max()))
+    assert change[2.0][0] < 0.05 and change[2.0][1] > 0.1, change  # sure pixels kept, unsure ones corrected
+    assert change[0.0][0] > 1.0, change  # without the focus the open gate moves sure pixels too
 
 
 def test_readout_aggregate_is_the_readout_when_uncorrected_and_the_sigmoid_for_one_object():

@@ -34,6 +34,11 @@ class LiteConfig:
         input, trained on memory readouts; False in cards written before it).
     memory_gate: with a readout, the output is the readout's logit plus a gated decoder correction
         (seg_branch.SegDecoder.gate); False in cards written before it (the prior-skip output).
+    memory_gate_focus: with the memory gate, the correction is also scaled by (1 - |2 r - 1|)^focus, r
+        the readout's probability of the object: a confident readout stays as read and the decoder
+        corrects where the readout is unsure (on real footage its corrections of confident pixels cost
+        more than they gained); 0: off, the default for new networks (training as before it) and cards
+        written before the field; the shipped weights use 2, chosen at inference on generated clips.
     memory_radius, memory_topk, memory_temperature: the readout's window radius (stride-8 cells),
         candidates per pixel and softmax temperature (memory.ReadoutConfig).
     memory_null: the cosine of the readout's background "dustbin" candidate (ReadoutConfig.null_similarity);
@@ -61,6 +66,7 @@ class LiteConfig:
     memory_prior: Literal["readout", "mean", "warp"] = "readout"
     memory_decoder: bool = True
     memory_gate: bool = True
+    memory_gate_focus: float = 0.0
     memory_radius: int = 12
     memory_topk: int = 10
     memory_temperature: float = 0.05

@@ -182,6 +182,8 @@ class SegFlowLite(nn.Module):
             # Gated residual on the readout: the readout's own logit plus a correction the decoder
             # switches on per pixel, so the network starts as (and can fall back to) the readout alone.
             g = torch.sigmoid(F.interpolate(gate, size=(hp, wp), mode="bilinear", align_corners=False))
+            if self.config.memory_gate_focus > 0:  # the correction acts where the readout is unsure
+                g = g * (1.0 - (2.0 * pr.detach() - 1.0).abs()).clamp(0, 1) ** self.config.memory_gate_focus
             skip = torch.logit(pr.clamp(READOUT_EPS, 1.0 - READOUT_EPS))
             logits = (skip + g * logits).reshape(b, k, hp, wp)
         else:
