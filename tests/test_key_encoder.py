@@ -72,3 +72,24 @@ def test_a_session_gets_its_key_even_where_the_config_ignores_the_readout():
     session = create_session(method="segflow", model=model, max_size=96, compute_flow=False)
     out = list(session.propagate(list(frames), first_mask=masks[0]))
     assert len(out) == 4 and len(session.memory) == 1 + 3  # the annotated frame and three recent ones
+
+
+def test_sessions_run_a_folded_copy_of_the_key_encoder_and_leave_a_callers_model_alone():
+    """A runner that loads the weights itself keys with KeyEncoder.folded() (batch norm folded into the
+    convolutions: the same key to rounding, less work); a model the caller passes is never changed."""
+    import torch.nn as nn
+
+    from segflow_cli.inference import create_session
+    from segflow_cli.weights import load_model
+
+    model = load_model("segflow-lite")[0]
+    folded = model.key_encoder.folded()
+    count = lambda m: sum(isinstance(x, nn.BatchNorm2d) for x in m.modules())  # noqa: E731
+    assert count(model.key_encoder) > 20 and count(folded) == 0
+    image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(folded(image), model.key_encoder(image), atol=1e-5)
+    own = create_session(method="propagate", max_size=96, device="cpu")
+    assert count(own.runner.model.key_encoder) == 0
+    theirs = create_session(method="propagate", model=model, max_size=96, device="cpu")
+    assert theirs.runner.model is model and count(model.key_encoder) > 20

@@ -93,12 +93,11 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
         raise ArgumentError("frames", frames, "give at least 3 frames")
     dev = resolve_device(device)
     clip, mask = synthetic_frames(width, height, frames)
-    if model is None:
-        from ..weights import load_model
-
-        model, _, _ = load_model(weights)
+    # Without a model, every row loads the weights itself, as the commands do (their runner then owns
+    # the network and runs the folded key encoder, PairRunner(fold=True)).
+    net = {"model": model} if model is not None else {"weights": weights}
     rows = []
-    estimator = load_flow_estimator(device=device, precision=precision, max_size=max_size, model=model)
+    estimator = load_flow_estimator(device=device, precision=precision, max_size=max_size, **net)
     _reset_peak(dev)
     rows.append({"task": "flow", "method": "segflow", "fps": _time_pairs(estimator, clip, dev), "peak_mib": _peak_mib(dev)})
     rows.append({"task": "flow", "method": "dis (OpenCV, cpu)", "fps": _time_pairs(dis_flow, clip, None),
@@ -107,15 +106,15 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
                       ("segflow --no-memory", {"memory": False}), ("propagate", {"method": "propagate"}),
                       ("propagate + flow output", {"method": "propagate", "compute_flow": True})):
         session = create_session(**{"method": "segflow", "compute_flow": False, **kw}, device=device, precision=precision,
-                                 max_size=max_size, model=model)
+                                 max_size=max_size, **net)
         _reset_peak(dev)
         rows.append({"task": "segmentation", "method": label, "fps": _time_session(session, clip, mask, dev),
                      "peak_mib": _peak_mib(dev)})
     from ..inference.methods import SEGMENT_DEFAULT
 
     for label, flow_video in ((SEGMENT_DEFAULT, True), (f"{SEGMENT_DEFAULT} --no-flow", False)):
-        fps = _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, model=model,
-                            flow_video=flow_video)
+        fps = _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, flow_video=flow_video,
+                            **net)
         rows.append({"task": "segment end to end", "method": label, "fps": fps, "peak_mib": _peak_mib(dev)})
     warp = create_session(method="dis-warp", max_size=max_size, compute_flow=False)
     rows.append({"task": "segmentation", "method": "dis-warp (cpu)", "fps": _time_session(warp, clip, mask, None),

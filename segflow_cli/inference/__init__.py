@@ -33,7 +33,7 @@ def _runner(weights: str, model, **kw):
     from ..models.weights import get_weights
 
     entry = get_weights(weights)
-    return PairRunner(entry.load(), transform=entry.transforms(), **kw)
+    return PairRunner(entry.load(), transform=entry.transforms(), fold=True, **kw)
 
 
 def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lite", device: str = "auto",

@@ -40,13 +40,19 @@ class PairResult:
 
 class PairRunner:
     """A network (models.types.SegFlowNet) with its input transform (default: ``transform_for(model)``,
-    the same as its weights entry's ``transforms()``), on a device at a precision."""
+    the same as its weights entry's ``transforms()``), on a device at a precision. ``fold``: replace the
+    frozen key encoder by its batch-norm-folded copy (KeyEncoder.folded), for networks the caller does
+    not keep (loaded from weights for inference)."""
 
     def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512,
-                 transform: PairTransform | None = None) -> None:
+                 transform: PairTransform | None = None, fold: bool = False) -> None:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.model = model.to(self.device).eval()
+        if fold and getattr(self.model, "key_encoder", None) is not None:
+            # Only for a network the runner loaded itself: the folded key encoder's tensors are not the
+            # weights file's, so a caller's model (a training run's, a test's) is never changed.
+            self.model.key_encoder = self.model.key_encoder.folded()
         # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
         self.model = self.model.to(memory_format=torch.channels_last)
         self.max_size = int(max_size)
