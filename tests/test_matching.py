@@ -143,6 +143,29 @@ def test_init_keeps_the_warm_start_its_flow_branch_was_trained_on(tmp_path, monk
         net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
         assert net.config.flow_init == flow_init and transform_for(net).flow_init == flow_init
     assert build(TrainConfig(out=tmp_path / "run")).config.flow_init == "dis"  # no init: the default
+    # The gates' settings come with the init too (the shipped card's, not today's defaults).
+    path = tmp_path / "gates.safetensors"
+    save_weights(segflow_lite(trunk_pretrained=False, flow_gate=5.0, memory_gate_focus=2.0), path, half=False)
+    net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
+    assert (net.config.flow_gate, net.config.memory_gate_focus) == (5.0, 2.0)
+
+
+def test_init_of_the_paper_network_keeps_its_config(tmp_path):
+    """The paper network has no flow_init field (a property: it takes no warm start); --init with its
+    weights loads them instead of failing on that field."""
+    import torch
+
+    from segflow_cli.models import segflow_paper
+    from segflow_cli.train import TrainConfig
+    from segflow_cli.train.loop import build
+    from segflow_cli.weights import save_weights
+
+    path = tmp_path / "paper.safetensors"
+    model = segflow_paper(trunk_pretrained=False)
+    save_weights(model, path, half=False)
+    net = build(TrainConfig(out=tmp_path / "run", model="paper", init=str(path)))
+    assert net.config == model.config
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), model.state_dict().values()))
 
 
 def test_training_pairs_carry_the_reference_of_the_same_object():

@@ -54,13 +54,19 @@ def build(cfg: TrainConfig):
             raise fail() from None
         if unexpected or any(not k.startswith(("seg_decoder.match_", "seg_decoder.warp_", "seg_decoder.gate", "key_encoder.")) for k in missing):
             raise fail(f" ({len(missing)} tensors missing, {len(unexpected)} unexpected)")
-        # The network is today's architecture (layers the init predates are added), but its flow branch
-        # keeps the warm start its tensors were trained to refine: training from "dis-fine" weights on
-        # DIS-medium inputs would fit the residual to the other warm start.
-        flow_init = getattr(init.config, "flow_init", None)
-        if flow_init is not None and hasattr(model.config, "flow_init"):
-            model.config = dataclasses.replace(model.config, flow_init=flow_init)
+        # The network is today's architecture (layers the init predates are added), but it keeps how the
+        # init's tensors are read: the warm start its flow branch was trained to refine (training from
+        # "dis-fine" weights on DIS-medium inputs would fit the residual to the other warm start) and
+        # its gates' settings, so the exported card describes the run's network.
+        fields = {f.name for f in dataclasses.fields(model.config)}  # the paper's flow_init is a property
+        keep = {k: getattr(init.config, k) for k in INIT_KEEPS if k in fields and hasattr(init.config, k)}
+        if keep:
+            model.config = dataclasses.replace(model.config, **keep)
     return model
+
+
+# Config fields a run from --init takes from the init (how its tensors are read), not from today's defaults.
+INIT_KEEPS = ("flow_init", "flow_gate", "memory_gate_focus")
 
 
 def make_optimizer(model, cfg: TrainConfig):
