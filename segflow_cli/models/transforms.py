@@ -32,7 +32,7 @@ class PairTransform:
 
     def __post_init__(self) -> None:
         if self.flow_init != "none" and self.flow_init not in DIS_PRESET_OF:
-            raise ValueError(f"unknown flow_init {self.flow_init!r}; use none, dis or dis-fine")
+            raise ValueError(f"unknown flow_init {self.flow_init!r}; use one of none, {', '.join(DIS_PRESET_OF)}")
 
     @staticmethod
     def image(frame: np.ndarray, device=None) -> torch.Tensor:
