@@ -56,11 +56,12 @@ def test_tiled_readout_equals_dense_reference_without_motion():
     assert torch.allclose(out.sum(0), torch.ones(13, 21), atol=1e-5)  # values stay normalised
 
 
-@pytest.mark.parametrize("tile,radius", [(4, 3), (8, 2), (3, 5)])
-def test_cached_unshifted_readout_equals_dense_reference(tile, radius):
+@pytest.mark.parametrize("tile,radius,h", [(4, 3, 13), (8, 2, 13), (3, 5, 13), (4, 3, 37)])
+def test_cached_unshifted_readout_equals_dense_reference(tile, radius, h):
     """Windows centred in place (propagate) read each frame's keys from a layout cached with the frame:
-    the same readout as the definition, and the cache is filled once and reused."""
-    mem, q = _memory(seed=5)
+    the same readout as the definition, and the cache is filled once and reused. h 37: query rows in
+    blocks of 16, the last one short (the products' block edges)."""
+    mem, q = _memory(h=h, seed=5)
     mem.caches = [{} for _ in range(mem.recent)]
     cfg = ReadoutConfig(radius=radius, topk=5, temperature=0.1, tile=tile, fast_select=False, null_similarity=None)
     out = readout(q, mem, config=cfg)
