@@ -7,7 +7,9 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
   nullrecent=0|1  the dustbin also where the memory holds recent frames (ReadoutConfig.null_with_recent)
   topk=N, temp=X, radius=N    the readout's candidates, softmax temperature, window radius (cells)
-  frames=N, every=N           recent memory frames kept and the spacing between them
+  frames=N, every=N, near=N   recent memory frames kept, the spacing between them, and how many of the
+                              last ones are kept whatever the spacing (memory_near)
+  fmax=0|1      each window cell's best match over the recent frames only (ReadoutConfig.frame_max)
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
@@ -30,17 +32,21 @@ def session_for(model, setting: str):
     from segflow_cli.models.memory import readout
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
-    unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "edge", "eps", "power"}
+    unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
+                      "fmax"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
                           memory_frames=int(kw.get("frames", 6)), memory_every=int(kw.get("every", 1)),
+                          memory_near=int(kw.get("near", 0)),
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
     cfg = model.config.readout
     over = {}
     if "null" in kw:
         over["null_similarity"] = None if kw["null"] == "none" else float(kw["null"])
+    if "fmax" in kw:
+        over["frame_max"] = bool(int(kw["fmax"]))
     if "nullrecent" in kw:
         over["null_with_recent"] = bool(int(kw["nullrecent"]))
     for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):

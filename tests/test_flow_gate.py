@@ -18,7 +18,7 @@ from segflow_cli.models.lite import LiteConfig
 from segflow_cli.models.lite.flow_branch import residual_gate
 from segflow_cli.weights import get_weights
 
-SCRIPT = Path(segflow_cli.__file__).parents[1] / "scripts" / "set_warm_start.py"
+SCRIPT = Path(segflow_cli.__file__).parents[1] / "scripts" / "retag_weights.py"
 
 
 def _texture(h: int = 200, w: int = 260) -> np.ndarray:
@@ -39,7 +39,7 @@ def _translated(big: np.ndarray, dx: int, dy: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _retag(src: Path, dst: Path, *args: str) -> None:
-    spec = importlib.util.spec_from_file_location("set_warm_start", SCRIPT)
+    spec = importlib.util.spec_from_file_location("retag_weights", SCRIPT)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     script.main([str(src), str(dst), *args])

@@ -69,7 +69,7 @@ def test_a_session_gets_its_key_even_where_the_config_ignores_the_readout():
     model = load_model("segflow-lite")[0]
     model.config = dataclasses.replace(model.config, memory_prior="warp")
     frames, masks = reentry_clip(size=(96, 64), visible=4, hidden=0, after=0)
-    session = create_session(method="segflow", model=model, max_size=96, compute_flow=False)
+    session = create_session(method="segflow", model=model, max_size=96, compute_flow=False, memory_every=1)
     out = list(session.propagate(list(frames), first_mask=masks[0]))
     assert len(out) == 4 and len(session.memory) == 1 + 3  # the annotated frame and three recent ones
 

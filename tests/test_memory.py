@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,7 +24,9 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
         long = long - cfg.long_window_penalty * (~near).float().repeat(1, mem.long_keys.shape[1] // (h * w))
     sims = [long]
     vals = [mem.long_values.t()[None].expand(h * w, -1, -1)]
-    for t in range(mem.recent):
+    if cfg.frame_max:
+        sims, vals = _best_over_frames(q, mem, positions, cfg, sims, vals)
+    for t in range(mem.recent if not cfg.frame_max else 0):
         cen = torch.round(positions[t])
         cx = cen[0].clamp(0, w - 1).reshape(-1, 1)
         cy = cen[1].clamp(0, h - 1).reshape(-1, 1)
@@ -30,11 +34,31 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
         inside = ((own[0].reshape(1, -1) - cx).abs() <= cfg.radius) & ((own[1].reshape(1, -1) - cy).abs() <= cfg.radius)
         sims.append(s.masked_fill(~inside, -1e4))
         vals.append(mem.values[t].reshape(mem.values.shape[1], -1).t()[None].expand(h * w, -1, -1))
-    sims, vals = torch.cat(sims, 1), torch.cat(vals, 1)
+    sims, vals = torch.cat(sims, 1), torch.cat([v.expand(h * w, -1, -1) for v in vals], 1)
     top, idx = sims.topk(cfg.topk, dim=1)
     wts = torch.softmax(top / cfg.temperature, 1)
     picked = torch.gather(vals, 1, idx[..., None].expand(-1, -1, vals.shape[-1]))
     return torch.einsum("nk,nkv->nv", wts, picked).t().reshape(-1, h, w)
+
+
+def _best_over_frames(q, mem: MemoryState, positions, cfg: ReadoutConfig, sims, vals):
+    """frame_max: per window offset (dy, dx) from each frame's centre, the best recent-frame candidate."""
+    h, w = mem.keys.shape[-2:]
+    d = torch.arange(-cfg.radius, cfg.radius + 1)
+    dy, dx = (g.reshape(1, -1) for g in torch.meshgrid(d, d, indexing="ij"))
+    best = torch.full((h * w, dy.shape[1]), -1e4)
+    best_val = torch.zeros(h * w, dy.shape[1], mem.values.shape[1])
+    for t in range(mem.recent):
+        cen = torch.round(positions[t]).long()
+        ys = cen[1].clamp(0, h - 1).reshape(-1, 1) + dy
+        xs = cen[0].clamp(0, w - 1).reshape(-1, 1) + dx
+        inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        idx = ys.clamp(0, h - 1) * w + xs.clamp(0, w - 1)
+        s = (mem.keys[t].reshape(q.shape[1], -1).t()[idx] * q[:, None]).sum(-1).masked_fill(~inside, -1e4)
+        better = s > best
+        best = torch.where(better, s, best)
+        best_val = torch.where(better[..., None], mem.values[t].reshape(mem.values.shape[1], -1).t()[idx], best_val)
+    return sims + [best], vals + [best_val]
 
 
 def _memory(c=16, h=13, w=21, t=3, v=3, seed=0):
@@ -66,10 +90,11 @@ def test_cached_unshifted_readout_equals_dense_reference(tile, radius, h):
     cfg = ReadoutConfig(radius=radius, topk=5, temperature=0.1, tile=tile, fast_select=False, null_similarity=None)
     out = readout(q, mem, config=cfg)
     assert torch.allclose(out, _dense_readout(q, mem, mem.positions, cfg), atol=1e-5)
-    assert all(len(c) == 1 for c in mem.caches)
-    first = [next(iter(c.values())) for c in mem.caches]
+    assert all(len(c) == 2 for c in mem.caches)  # the band layout and the row layout, each made once
+    first = [list(c.values()) for c in mem.caches]
     again = readout(q, mem, config=cfg)
-    assert torch.equal(out, again) and all(next(iter(c.values())) is f for c, f in zip(mem.caches, first))
+    assert torch.equal(out, again)
+    assert all(len(c) == 2 and all(a is b for a, b in zip(c.values(), f)) for c, f in zip(mem.caches, first))
     fast = readout(q, mem, config=ReadoutConfig(radius=radius, topk=5, temperature=0.1, tile=tile, null_similarity=None))
     assert (fast - out).abs().mean() < 0.02  # bf16 ranking, where the CPU has it
 
@@ -184,3 +209,24 @@ def test_labels_sit_on_the_padded_key_grid():
     assert grid.shape == (2, 8, 8) and float(grid[1, 2, 2]) == 1.0 and float(grid[1].sum()) == 1.0
     back = grid_to_frame(grid, (36, 64))
     assert back.shape == (2, 36, 64) and float(back[1, 6, 20]) > 0.8 and float(back[1, 30, 20]) < 0.01
+
+
+@pytest.mark.parametrize("moving", [False, True])
+def test_best_match_over_frames_equals_dense_reference(moving):
+    """ReadoutConfig.frame_max: every window cell offers its best match over the recent frames before
+    the top-k; the in-place windows (cached bands, several row blocks) and the flow-guided ones (uniform
+    motion) both equal the definition, and it differs from the plain readout (it is a different rule)."""
+    mem, q = _memory(h=37, seed=3)
+    mem.keys[1] = mem.keys[0]  # a place seen alike in two frames: the plain top-k takes it twice
+    cfg = ReadoutConfig(radius=2, topk=4, temperature=0.05, tile=4, fast_select=False, null_similarity=None, frame_max=True)
+    pos = mem.positions
+    if moving:
+        flow = torch.zeros(2, 37, 21)
+        flow[0], flow[1] = -5.0, 3.0
+        pos = advance_positions(mem.positions, flow)
+    else:
+        mem.caches = [{} for _ in range(mem.recent)]
+    out = readout(q, mem, config=cfg, positions=pos)
+    assert torch.allclose(out, _dense_readout(q, mem, pos, cfg), atol=1e-5)
+    plain = readout(q, mem, config=dataclasses.replace(cfg, frame_max=False), positions=pos)
+    assert (plain - out).abs().max() > 0.05

@@ -34,7 +34,28 @@ def test_memory_is_bounded_in_video_length():
             s = mem.state()
             cached = sum(len(c) for c in s.caches)  # the readout's layouts live and go with their frames
             sizes[t] = (len(mem), tuple(s.keys.shape), tuple(s.positions.shape), s.long_keys.shape[1], cached)
-    assert sizes[20] == sizes[1000] == (7, (6, 8, 4, 5), (6, 2, 4, 5), 20, 6)
+    assert sizes[20] == sizes[1000] == (7, (6, 8, 4, 5), (6, 2, 4, 5), 20, 12)  # two layouts a frame
+
+
+@pytest.mark.parametrize("every,near,kept", [(1, 0, [25, 26, 27, 28, 29, 30]), (3, 0, [15, 18, 21, 24, 27, 30]),
+                                              (3, 2, [18, 21, 24, 27, 29, 30]), (3, 6, [25, 26, 27, 28, 29, 30])])
+def test_memory_keeps_the_nearest_frames_and_every_few_before_them(every, near, kept):
+    """frames=6: the last ``near`` frames whatever their index, before them the frames whose index is a
+    multiple of ``every``; each kept frame keeps its own window centres (rows of positions) and its value."""
+    mem = SpaceTimeMemory(frames=6, every=every, near=near)
+    key = torch.nn.functional.normalize(torch.ones(8, 4, 5), dim=0)
+    mem.add_long_term(key, torch.zeros(2, 4, 5))
+    for t in range(1, 31):
+        mem.consider(t, key, torch.full((2, 4, 5), float(t)))
+        # tag every held frame's window centres with its frame index, as the flow would move them
+        if mem._recent:  # (every 3, near 0: frames 1 and 2 are not kept)
+            mem.set_positions(torch.stack([torch.full((2, 4, 5), float(i)) for _, _, i, _ in mem._recent]))
+    s = mem.state()
+    assert [i for _, _, i, _ in mem._recent] == kept and len(mem) == 7
+    assert s.positions[:, 0, 0, 0].tolist() == kept  # the centres stayed with their frames
+    assert s.values[:, 0, 0, 0].tolist() == kept  # and so did their values
+    with pytest.raises(ValueError, match="near"):
+        SpaceTimeMemory(frames=2, near=3)
 
 
 def test_memory_power_sharpens_predicted_values_and_leaves_annotated_ones(shipped):
@@ -64,7 +85,8 @@ def test_session_memory_stays_bounded_and_keeps_the_annotated_frame(shipped):
     held = []
     for res in session.propagate(list(frames), first_mask=masks[0]):
         held.append(len(session.memory))
-    assert held[0] == 1 and held[4] == 5 and max(held) == 5 == held[-1]
+    # the annotated frame from the start; 4 recent frames once the spacing (every 3 after the last 2) fills
+    assert held[0] == 1 and held[10] == 5 and max(held) == 5 == held[-1]
 
 
 def _j_after(session, frames, masks, start):

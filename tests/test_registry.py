@@ -175,10 +175,10 @@ def test_warm_starts_are_plain_opencv_dis():
 
 def test_old_cards_keep_the_medium_warm_start(entry, tmp_path):
     """Weights whose config says flow_init "dis" (every card before stop 23) still get DIS medium:
-    scripts/set_warm_start.py re-tags the shipped file back, tensors untouched."""
+    scripts/retag_weights.py re-tags the shipped file back, tensors untouched."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("set_warm_start", PKG.parent / "scripts" / "set_warm_start.py")
+    spec = importlib.util.spec_from_file_location("retag_weights", PKG.parent / "scripts" / "retag_weights.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     out = tmp_path / "old.safetensors"

@@ -8,10 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import EDGE_EPS, EDGE_RADIUS, FLOW_METHODS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from ..inference.methods import (EDGE_EPS, EDGE_RADIUS, FLOW_METHODS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT,
+                                 SEGMENT_MAX_SIZE)
 from . import app
 from .common import (
-    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
+    DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, MemoryEveryOpt, MemoryFramesOpt, MemoryNearOpt,
+    PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
     setup_threads, stdout_console,
 )
 
@@ -40,7 +42,9 @@ def davis_command(
     split: Annotated[str, typer.Option("--split", help="val, train or all (from ImageSets/<year>/)")] = "val",
     sequences: Annotated[Optional[str], typer.Option("--sequences", help="comma-separated subset, e.g. blackswan,cows")] = None,
     method: SegmentMethodOpt = SEGMENT_DEFAULT,
-    memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one")] = 6,
+    memory_frames: MemoryFramesOpt = MEMORY_FRAMES,
+    memory_every: MemoryEveryOpt = MEMORY_EVERY,
+    memory_near: MemoryNearOpt = MEMORY_NEAR,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame")] = 0,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="score existing masks DIR/<seq>/NNNNN.png (any method's) instead of running one")] = None,
@@ -83,7 +87,8 @@ def davis_command(
 
         session = create_session(method=method, weights=weights, device=device, precision=precision,
                                  max_size=max_size, finetune_steps=finetune_steps, compute_flow=False,
-                                 memory=not no_memory, memory_frames=memory_frames, edge_radius=edge_radius,
+                                 memory=not no_memory, memory_frames=memory_frames, memory_every=memory_every,
+                                 memory_near=memory_near, edge_radius=edge_radius,
                                  edge_eps=edge_eps)
         objects, fps = run_sequences(root, names, session, year=year, with_t=not no_t,
                                      predictions_out=out / "predictions" if out else None,
@@ -92,6 +97,8 @@ def davis_command(
                         weights=weights if method != "dis-warp" else None)
         info.update(method=method, finetune_steps=finetune_steps, max_size=max_size,
                     memory=session.use_memory, memory_frames=memory_frames if session.use_memory else 0,
+                    memory_every=memory_every if session.use_memory else None,
+                    memory_near=memory_near if session.use_memory else None,
                     edge_radius=edge_radius if session.use_memory else 0,
                     edge_eps=edge_eps if session.use_memory and edge_radius else None)
         title = f"DAVIS {year} {split}: {method}"

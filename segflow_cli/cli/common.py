@@ -38,6 +38,9 @@ DEFAULT_WEIGHTS = "segflow-lite"
 # from the one method registry (inference/methods.py), which the session and get_flow_method check.
 SegmentMethodOpt = Annotated[str, typer.Option("--method", help=describe(SEGMENT_METHODS, SEGMENT_HELP, default=SEGMENT_DEFAULT))]
 EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="propagate and segflow: snap the mask edges to the frame's colour edges (guided filter of about this radius in internal pixels, fitted on the 8x smaller key grid, so it moves in steps of 8: 1-11 one cell, 12-20 two; 0: off, the plain upsampled readout)")]
+MemoryFramesOpt = Annotated[int, typer.Option("--memory-frames", min=0, help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")]
+MemoryEveryOpt = Annotated[int, typer.Option("--memory-every", min=1, help="the recent frames older than the --memory-near last ones are kept one in this many (reaches further back at the same cost)")]
+MemoryNearOpt = Annotated[int, typer.Option("--memory-near", min=0, help="how many of the last frames the memory keeps whatever --memory-every (at most --memory-frames)")]
 EdgeEpsOpt = Annotated[float, typer.Option("--edge-eps", min=1e-6, help="the edge refinement's regulariser (a colour variance): larger follows the frame's edges less and keeps contours steadier in time (1e-2: higher T stability, a little lower J on validation)")]
 FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 

@@ -12,10 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import EDGE_EPS, EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from ..inference.methods import EDGE_EPS, EDGE_RADIUS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from . import app
 from .common import (
-    DEFAULT_WEIGHTS, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
+    DEFAULT_WEIGHTS, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, MemoryEveryOpt, MemoryFramesOpt, MemoryNearOpt, PrecisionOpt,
+    SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
 )
 
 
@@ -51,7 +52,9 @@ def segment_command(
     fmt: Annotated[Optional[list[str]], typer.Option("--format", help="png (masks/, DAVIS palette; the default), rgba (rgba/ cut-outs), alpha-video (alpha.webm with an alpha channel), coco (masks.json), objects (objects/<id>/ binary masks); repeatable", show_default=False)] = None,
     start: Annotated[int, typer.Option("--start", help="first frame to use (the mask belongs to it)")] = 0,
     method: SegmentMethodOpt = SEGMENT_DEFAULT,
-    memory_frames: Annotated[int, typer.Option("--memory-frames", help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")] = 6,
+    memory_frames: MemoryFramesOpt = MEMORY_FRAMES,
+    memory_every: MemoryEveryOpt = MEMORY_EVERY,
+    memory_near: MemoryNearOpt = MEMORY_NEAR,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory (flow-warped prior only)")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: with the shipped weights 20 steps score lower on DAVIS; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32; 512 runs about 3x faster, less accurately")] = SEGMENT_MAX_SIZE,
@@ -92,7 +95,8 @@ def segment_command(
     setup_threads(threads)
     options = dict(start=start, method=method, finetune_steps=finetune_steps, max_size=max_size, save_flow=save_flow,
                    alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
-                   memory=not no_memory, memory_frames=memory_frames, formats=formats, flow_video=not no_flow,
+                   memory=not no_memory, memory_frames=memory_frames, memory_every=memory_every, memory_near=memory_near,
+                   formats=formats, flow_video=not no_flow,
                    edge_radius=edge_radius, edge_eps=edge_eps)
     if batch:
         if resume:

@@ -1,9 +1,10 @@
 """The per-video space-time memory a VideoSession owns (the network itself stays stateless).
 
-Long-term: the annotated frame(s), kept for the whole video and read globally. Recent: the last
-``frames`` frames kept (one every ``every`` frames), first in first out, each with its window centres
-(chained by the flow). Its size is bounded by ``frames`` plus the annotated frames, whatever the
-video's length. Keys (C, h, w) are unit-norm stride-8 embeddings; values (V, h, w) the frame's soft
+Long-term: the annotated frame(s), kept for the whole video and read globally. Recent: ``frames``
+frames, the last ``near`` ones whatever their index and before them one every ``every`` frames (XMem's
+"every few frames" reaches further back at the same cost, while the nearest frames still follow fast
+motion), first in first out, each with its window centres (chained by the flow). Its size is bounded by
+``frames`` plus the annotated frames, whatever the video's length. Keys (C, h, w) are unit-norm stride-8 embeddings; values (V, h, w) the frame's soft
 [background, object 1..K] probabilities on the same grid.
 """
 
@@ -63,7 +64,7 @@ def sharpen(value: torch.Tensor, power: float) -> torch.Tensor:
 
 
 class SpaceTimeMemory:
-    """frames, every: see the module docstring. power: a predicted frame's values join the memory
+    """frames, every, near: see the module docstring. power: a predicted frame's values join the memory
     raised to this power and renormalised (``sharpen``). Why: a readout is a soft average, uncertain
     where the object's look changes (motion blur, turning, scale); read back from the memory every
     frame, that uncertainty compounds into an object that shrinks frame after frame (DAVIS: the
@@ -71,15 +72,15 @@ class SpaceTimeMemory:
     and undoes part of its blur before it is re-read; it also makes errors stick, so it trades
     shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default)."""
 
-    def __init__(self, *, frames: int = 6, every: int = 1, power: float = 1.0) -> None:
-        if frames < 0 or every < 1 or not power > 0:
-            raise ValueError(f"memory needs frames >= 0, every >= 1 and power > 0, got frames={frames}, every={every}, "
-                             f"power={power}")
-        self.frames, self.every, self.power = int(frames), int(every), float(power)
+    def __init__(self, *, frames: int = 6, every: int = 1, near: int = 0, power: float = 1.0) -> None:
+        if frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0:
+            raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames and power > 0, got "
+                             f"frames={frames}, every={every}, near={near}, power={power}")
+        self.frames, self.every, self.near, self.power = int(frames), int(every), int(near), float(power)
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
-        self._recent: deque = deque(maxlen=max(self.frames, 1))
+        self._recent: deque = deque()
         self._positions: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -115,14 +116,21 @@ class SpaceTimeMemory:
         self._long_v.append(value.reshape(value.shape[0], -1))
 
     def consider(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
-        """Frame ``index``'s key and value; kept as a recent frame every ``every`` frames."""
-        if self.frames == 0 or index % self.every:
+        """Frame ``index``'s key and value. Kept as recent frames: the last ``near`` frames whatever their
+        index, and before them the last ``frames - near`` frames whose index is a multiple of ``every``."""
+        if self.frames == 0 or (self.near == 0 and index % self.every):
             return
         h, w = key.shape[-2:]
         ident = identity_positions(h, w, device=key.device)[None]
         pos = ident if self._positions is None or not len(self._recent) else torch.cat([self._positions, ident])
         self._recent.append((key.float(), sharpen(value.float(), self.power), index, {}))  # {}: the readout's layouts
-        self._positions = pos[-len(self._recent):]
+        n, far = len(self._recent), self.frames - self.near
+        older = [i for i in range(n - self.near) if self._recent[i][2] % self.every == 0]
+        kept = (older[-far:] if far else []) + list(range(max(n - self.near, 0), n))
+        if len(kept) < n:  # a frame leaves: the oldest, or one that left the near frames off the spacing
+            self._recent = deque(self._recent[i] for i in kept)
+            pos = pos[kept]
+        self._positions = pos
 
     def clear_recent(self) -> None:
         """Drop the recent frames: an annotation supersedes what was predicted before it (those frames

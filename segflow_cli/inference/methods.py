@@ -49,6 +49,14 @@ EDGE_SCALE = 8
 # was level on the held-out four (78.7 vs 78.6) and a little lower on the generated validation clips
 # (J 0.853 vs 0.856, F 0.851 vs 0.861): no evidence it generalises (benchmarks/RESULTS.md, stop 22).
 MEMORY_POWER = 1.0
+# The recent frames the memory keeps (inference.memory.SpaceTimeMemory): MEMORY_FRAMES in all, the last
+# MEMORY_NEAR of them whatever their index and before them one frame every MEMORY_EVERY (so 14 frames back
+# at the cost of 6). Chosen on the DAVIS tuning four with propagate (the last 6 frames 82.0, near 2 + every
+# 3 82.6, every 2 81.9: the nearest frames keep fast motion, the older ones a longer look at the
+# object), level on the generated clips (J 0.856 / 0.857; benchmarks/RESULTS.md, stop 25).
+MEMORY_FRAMES = 6
+MEMORY_EVERY = 3
+MEMORY_NEAR = 2
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:

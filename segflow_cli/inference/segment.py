@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
-from .methods import EDGE_EPS, EDGE_RADIUS, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import EDGE_EPS, EDGE_RADIUS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
@@ -131,8 +131,8 @@ def read_partial(out: Path) -> dict:
 
 
 # The options a resumed run must share with the run it continues (the masks it replays depend on them).
-_RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "finetune_steps",
-             "formats", "save_flow", "alpha", "flow_video", "edge_radius", "edge_eps")
+_RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "memory_every", "memory_near",
+             "finetune_steps", "formats", "save_flow", "alpha", "flow_video", "edge_radius", "edge_eps")
 
 
 def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
@@ -148,7 +148,8 @@ def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
                            cli=f"{what}; run without --resume (with --overwrite to replace a finished run)")
     if not record.get("frames_written"):
         return None, 0
-    before = record.get("run", {})
+    # Records written before memory_every / memory_near existed ran with every frame kept in order.
+    before = {"memory_every": 1, "memory_near": 0, **record.get("run", {})}
     for k in _RUN_KEYS:
         if k in before and before[k] != run[k]:
             raise ArgumentError(k, run[k], f"the interrupted run in {out} used {before[k]!r}",
@@ -325,7 +326,8 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                   max_size: int = SEGMENT_MAX_SIZE, save_flow: bool = False, alpha: bool = False, weights: str = "segflow-lite",
                   device: str = "auto", precision: str = "fp32", progress: bool = False, model=None,
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
-                  memory_frames: int = 6, boxes=None, formats=None, points=None, resume: bool = False,
+                  memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY,
+                  memory_near: int = MEMORY_NEAR, boxes=None, formats=None, points=None, resume: bool = False,
                   flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
@@ -355,12 +357,14 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         raise SegflowError("resume continues the run in out and overwrite replaces it: give one of them",
                            cli="--resume continues the run in --out and --overwrite replaces it: give one of them")
     run = dict(video=str(video), start=int(start), method=method, max_size=int(max_size), weights=str(weights),
-               memory=bool(memory), memory_frames=int(memory_frames), finetune_steps=int(finetune_steps),
+               memory=bool(memory), memory_frames=int(memory_frames), memory_every=int(memory_every),
+               memory_near=int(memory_near), finetune_steps=int(finetune_steps),
                formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha), flow_video=bool(flow_video),
                edge_radius=int(edge_radius), edge_eps=float(edge_eps))
     # One session recipe for both places that build it (point prompts need it before the mask exists).
     session_kw = dict(method=method, weights=weights, device=device, precision=precision, max_size=max_size,
                       finetune_steps=finetune_steps, model=model, memory=memory, memory_frames=memory_frames,
+                      memory_every=memory_every, memory_near=memory_near,
                       compute_flow=flow_video, edge_radius=edge_radius, edge_eps=edge_eps)
     done, resumed = (None, 0)
     if resume:

@@ -29,7 +29,8 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MEMORY_POWER, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import (EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, MEMORY_POWER,
+                      SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
@@ -52,8 +53,9 @@ class VideoSession:
     network's memory key, nothing learnt on top); "dis-warp" carries masks with OpenCV DIS flow
     alone (plain backward warping of the object probabilities, the classical baseline).
 
-    memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_every: keep
-    one frame in so many; memory=False: the network without memory (the flow-warped prior only);
+    memory_frames: recent frames the memory keeps (0: only the annotated frame); memory_near: the last
+    so many of them are kept whatever their index, the others one frame in ``memory_every``
+    (inference.memory.SpaceTimeMemory); memory=False: the network without memory (the flow-warped prior only);
     memory_power: predicted frames join the memory with their values raised to it, renormalised
     (inference.memory.sharpen; 1: as read).
     edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
@@ -63,22 +65,23 @@ class VideoSession:
 
     def __init__(self, runner: PairRunner | None, *, method: str = SEGMENT_DEFAULT, max_size: int = SEGMENT_MAX_SIZE,
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
-                 memory_frames: int = 6, memory_every: int = 1, readout_weight: float = 0.0,
+                 memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY, memory_near: int = MEMORY_NEAR,
+                 readout_weight: float = 0.0,
                  edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
             raise SegflowError(f"method {method} needs a network runner")
-        if memory_frames < 0 or memory_every < 1 or not memory_power > 0:
-            raise SegflowError(f"memory_frames must be >= 0, memory_every >= 1 and memory_power > 0 (got {memory_frames}, "
-                               f"{memory_every}, {memory_power})")
+        if memory_frames < 0 or memory_every < 1 or not 0 <= memory_near <= memory_frames or not memory_power > 0:
+            raise SegflowError(f"memory_frames must be >= 0, memory_every >= 1, memory_near between 0 and memory_frames "
+                               f"and memory_power > 0 (got {memory_frames}, {memory_every}, {memory_near}, {memory_power})")
         self.memory_power = float(memory_power)
         self.use_memory = bool(memory) and method != "dis-warp" and runner is not None and runner.supports_memory
         if method == "propagate" and finetune_steps:
             raise SegflowError("finetune_steps trains the decoder, which method propagate does not use; use method segflow")
         if method == "propagate" and not self.use_memory:
             raise SegflowError("method propagate needs a network with a memory embedding (segflow-lite weights)")
-        self.memory_frames, self.memory_every = int(memory_frames), int(memory_every)
+        self.memory_frames, self.memory_every, self.memory_near = int(memory_frames), int(memory_every), int(memory_near)
         if not 0.0 <= readout_weight <= 1.0:
             raise SegflowError(f"readout_weight={readout_weight}: must lie in [0, 1]")
         self.readout_weight = float(readout_weight)
@@ -133,7 +136,8 @@ class VideoSession:
         self._probs = allp[1:]  # (K, h, w) object probabilities of the last frame
         self.memory = None
         if self.use_memory:
-            self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every, power=self.memory_power)
+            self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every, near=self.memory_near,
+                                          power=self.memory_power)
             key = self.runner.embed(self._prev)[0]
             self.memory.add_long_term(key, values_on_grid(allp, key.shape[-2:]))
         self.index = 0

@@ -85,6 +85,11 @@ class ReadoutConfig:
     # elsewhere (a crowd around a dancer), while an object that is lost or moved far is still found
     # when nothing near matches better. 0: plain global; >= 2: local only (CRW / DINO's protocol).
     long_window_penalty: float = 0.0
+    # Recent frames: each window cell (offset from the query, or in its flow-guided patch) offers only its
+    # best match over the recent frames, then the top-k is taken. Without it a static neighbourhood seen
+    # in every recent frame fills the top-k with copies of one place; with it the k candidates are k
+    # places (and one top-k over a window replaces one per frame: about a fifth of the readout's time).
+    frame_max: bool = False
 
 
 def identity_positions(h: int, w: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -216,10 +221,16 @@ def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int
             span = (ny + 2 * r) * u
             prod = torch.bmm(qt[:, y0:y0 + ny].reshape(ntx, ny * s, cb), band[:, :, y0:y0 + ny + 2 * r].reshape(ntx, cb, span))
             sims[f, :, y0:y0 + ny].copy_(prod.as_strided((ntx, ny, s, win * u), (prod.stride(0), s * span + u, span, 1)))
-    top, idx = _topk_padded(sims, k)  # (f, j, y, q, k) per frame, then over the frames
-    top, pick = _topk_padded(top.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), k)
-    idx = torch.gather(idx.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), 2, pick)
-    frame = pick // k
+    if cfg.frame_max:  # each window cell's best match over the frames, then one top-k
+        best, frame_of = sims.max(0)  # (j, y, q, win u)
+        top, idx = _topk_padded(best, k)
+        frame = torch.gather(frame_of, 3, idx).permute(1, 0, 2, 3).reshape(h, wq, k)
+        top, idx = top.permute(1, 0, 2, 3).reshape(h, wq, k), idx.permute(1, 0, 2, 3).reshape(h, wq, k)
+    else:
+        top, idx = _topk_padded(sims, k)  # (f, j, y, q, k) per frame, then over the frames
+        top, pick = _topk_padded(top.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), k)
+        idx = torch.gather(idx.permute(2, 1, 3, 0, 4).reshape(h, wq, t * k), 2, pick)
+        frame = pick // k
     y = (torch.arange(h, device=dev)[:, None, None] + idx // u - r).clamp(0, h - 1)
     x = (torch.arange(wq, device=dev)[None, :, None] // s * s + idx % u - r).clamp(0, w - 1)
     rows = frame * (h * w) + y * w + x  # (y, x, k)
@@ -280,7 +291,12 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     zero = sims.new_zeros(())
     sims += torch.where(okx, zero, _MASKED)[..., None, :]
     sims += torch.where(oky, zero, _MASKED)[..., :, None]
-    top, idx = _topk_padded(sims.reshape(tiles, s * s, t * u * u), k)  # (L, s*s, k)
+    if cfg.frame_max:  # each patch cell's best match over the frames (each frame's patch where its flow says)
+        best, frame_of = sims.reshape(tiles, s * s, t, u * u).max(2)  # (L, s*s, u*u)
+        top, cell = _topk_padded(best, k)
+        idx = torch.gather(frame_of, 2, cell) * (u * u) + cell
+    else:
+        top, idx = _topk_padded(sims.reshape(tiles, s * s, t * u * u), k)  # (L, s*s, k)
     picked = torch.gather(rows, 1, idx.reshape(tiles, -1)).reshape(tiles, s * s, k)
     return _untile(top, h, w, s), _untile(picked, h, w, s)
 
@@ -301,6 +317,37 @@ def _bf16_is_fast(device: torch.device) -> bool:
 _FAST: dict[str, bool] = {}
 
 
+def _frame_rows(memory: MemoryState) -> list[torch.Tensor]:
+    """Each recent frame's key as (h w, C) fp32 rows (what the exact similarities gather from), kept in
+    the frame's cache where it has one: laid out once, not once per frame that reads it."""
+    c = memory.keys.shape[1]
+    out = []
+    for f in range(memory.recent):
+        cache = memory.caches[f] if memory.caches is not None and len(memory.caches) == memory.recent else {}
+        if "rows" not in cache:
+            cache["rows"] = memory.keys[f].reshape(c, -1).t().float().contiguous()
+        out.append(cache["rows"])
+    return out
+
+
+def _pick_rows(tables: list[torch.Tensor], flat: torch.Tensor) -> torch.Tensor:
+    """Rows ``flat`` of the tables (each (n_i, C)) as if stacked one after another -> (len(flat), C),
+    gathered table by table: stacking every memory frame's keys anew for each frame read cost more
+    than the gather itself (about 80 MB copied a frame at 864x480)."""
+    if len(tables) == 1:
+        return tables[0].index_select(0, flat)
+    ends = torch.tensor([t.shape[0] for t in tables], device=flat.device).cumsum(0)
+    which = torch.bucketize(flat, ends, right=True)
+    out = tables[0].new_empty(flat.numel(), tables[0].shape[1])
+    start = 0
+    for i, table in enumerate(tables):
+        sel = (which == i).nonzero().squeeze(1)
+        if sel.numel():
+            out.index_copy_(0, sel, table.index_select(0, flat.index_select(0, sel) - start))
+        start += table.shape[0]
+    return out
+
+
 def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig = ReadoutConfig(),
             positions: torch.Tensor | None = None) -> torch.Tensor:
     """query (C, h, w) unit-norm embedding of the current frame -> (V, h, w) label readout.
@@ -318,7 +365,7 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     qs = query.to(torch.bfloat16) if fast else query
     q = qs.reshape(c, h * w).t()
     m = memory.long_keys.shape[1]
-    key_rows = [memory.long_keys.t()]
+    key_rows = [memory.long_keys.t().float()]
     value_rows = [memory.long_values.t()]
     penalty = config.long_window_penalty if memory.long_shape == (h, w) else 0.0
     sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty)
@@ -328,14 +375,14 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
         sims, rows = torch.cat([sims.to(ls.dtype), ls], 1), torch.cat([rows, lr + m], 1)
         sims, idx = sims.topk(config.topk, dim=1)
         rows = torch.gather(rows, 1, idx)
-        key_rows.append(memory.keys.permute(0, 2, 3, 1).reshape(-1, c))
+        key_rows += _frame_rows(memory)
         value_rows.append(memory.values.permute(0, 2, 3, 1).reshape(-1, memory.values.shape[1]))
     masked = sims.float() <= _MASKED / 2
-    keys_t, values_t = torch.cat(key_rows).float(), torch.cat(value_rows).float()
+    values_t = torch.cat(value_rows).float()
     flat = rows.reshape(-1)
     # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
     # (one broadcast product: einsum would run N tiny matrix products here)
-    exact = (keys_t.index_select(0, flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
+    exact = (_pick_rows(key_rows, flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)

@@ -44,6 +44,8 @@ class LiteConfig:
     memory_null: the cosine of the readout's background "dustbin" candidate (ReadoutConfig.null_similarity);
         None: no dustbin. memory_null_with_recent: whether it also applies when the memory holds recent
         frames (True in cards written before the field) or only when it holds none (after a scene cut).
+    memory_frame_max: each recent-frame window cell offers only its best match over the recent frames
+        (ReadoutConfig.frame_max); False in cards written before the field.
     key_encoder: what computes the memory key. "trunk": the shared trunk (trained with the network on
         generated scenes; cards written before the field). "imagenet": a frozen copy of the ImageNet
         EfficientNet-Lite0 (encoders.KeyEncoder), never trained: the joint training fits the shared trunk
@@ -72,6 +74,7 @@ class LiteConfig:
     memory_temperature: float = 0.05
     memory_null: float | None = 0.5
     memory_null_with_recent: bool = False
+    memory_frame_max: bool = True
     key_encoder: Literal["trunk", "imagenet"] = "imagenet"
 
     @property
@@ -79,7 +82,8 @@ class LiteConfig:
         from ..memory import ReadoutConfig
 
         return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature,
-                             null_similarity=self.memory_null, null_with_recent=self.memory_null_with_recent)
+                             null_similarity=self.memory_null, null_with_recent=self.memory_null_with_recent,
+                             frame_max=self.memory_frame_max)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +98,7 @@ class LiteConfig:
         kw.setdefault("memory_decoder", False)
         kw.setdefault("memory_gate", False)
         kw.setdefault("memory_null_with_recent", True)
+        kw.setdefault("memory_frame_max", False)
         kw.setdefault("key_encoder", "trunk")
         kw.setdefault("flow_gate", 0.0)
         return cls(**kw)

@@ -1,14 +1,16 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
-(LiteConfig.flow_gate) or memory gate focus (LiteConfig.memory_gate_focus); tensors untouched.
+(LiteConfig.flow_gate), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rule
+(LiteConfig.memory_frame_max); tensors untouched.
 
-    python scripts/set_warm_start.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
-        [--flow-gate 2] [--memory-gate-focus 2] [--note TEXT]
+    python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
+        [--flow-gate 2] [--memory-gate-focus 2] [--memory-frame-max 1] [--note TEXT]
 
 Every tensor is kept bit for bit; only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
 shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
 refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
-stop 24's from stop 23's (the residual gate and the gate focus; benchmarks/RESULTS.md).
+stop 24's from stop 23's (the residual gate and the gate focus), stop 25's from stop 24's (the readout's
+best match over the recent frames; benchmarks/RESULTS.md). Named set_warm_start.py before stop 25.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ def main(argv=None) -> None:
     p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine"))
     p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
+    p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
+                   help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
-    fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate, "memory_gate_focus": args.memory_gate_focus}
+    fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate, "memory_gate_focus": args.memory_gate_focus,
+              "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max)}
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
-        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus")
-    if any(v < 0 for k, v in changes.items() if k != "flow_init"):
+        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus, --memory-frame-max")
+    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus")):
         p.error("--flow-gate and --memory-gate-focus must be >= 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
