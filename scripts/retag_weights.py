@@ -1,9 +1,9 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
-(LiteConfig.flow_gate), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rule
-(LiteConfig.memory_frame_max); tensors untouched.
+(LiteConfig.flow_gate), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
+(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows); tensors untouched.
 
     python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
-        [--flow-gate 2] [--memory-gate-focus 2] [--memory-frame-max 1] [--note TEXT]
+        [--flow-gate 2] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
 
 Every tensor is kept bit for bit; only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
@@ -31,13 +31,17 @@ def main(argv=None) -> None:
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
+    p.add_argument("--memory-flow-windows", default=None, type=int, choices=(0, 1),
+                   help="0: the segflow method reads the recent frames in windows centred in place, not moved by its flow")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
     fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate, "memory_gate_focus": args.memory_gate_focus,
-              "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max)}
+              "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
+              "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
-        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus, --memory-frame-max")
+        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus, --memory-frame-max, "
+                "--memory-flow-windows")
     if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus")):
         p.error("--flow-gate and --memory-gate-focus must be >= 0")
     w = get_weights(args.src)

@@ -289,3 +289,29 @@ def test_a_frozen_trunk_keeps_the_memory_keys_while_the_gate_learns(seg_training
     steps(3, train_trunk=False)
     assert all(torch.equal(v, trunk0[k]) for k, v in model.trunk.state_dict().items())
     assert not torch.equal(model.seg_decoder.gate.weight, gate0)
+
+
+def test_segflow_windows_follow_the_flow_or_stay_in_place(shipped):
+    """memory_flow_windows: the segflow method's recent-frame windows are moved by its flow (True, and
+    cards written before the field) or read in place like propagate's (False)."""
+    import copy
+    import dataclasses
+
+    from segflow_cli.models.lite.config import LiteConfig
+    from segflow_cli.models.memory import MemoryState, identity_positions
+
+    c, h, w = 152, 6, 8
+    key = torch.nn.functional.normalize(torch.randn(c, h, w), dim=0)
+    mem = MemoryState(long_keys=key.reshape(c, -1), long_values=torch.ones(2, h * w) / 2, keys=key[None],
+                      values=torch.ones(1, 2, h, w) / 2, positions=identity_positions(h, w)[None])
+    flow = torch.zeros(2, h * 8, w * 8)
+    flow[0] = 16.0  # every pixel came from two cells to the right
+    model = copy.deepcopy(shipped)  # the module fixture stays as loaded
+    model.config = dataclasses.replace(model.config, memory_flow_windows=True)
+    _, moved = model._read_memory(mem, key, flow)
+    assert torch.allclose(moved[0, 0, :, :5], identity_positions(h, w)[0, :, :5] + 2)
+    model.config = dataclasses.replace(model.config, memory_flow_windows=False)
+    _, kept = model._read_memory(mem, key, flow)
+    assert torch.equal(kept, mem.positions)
+    assert LiteConfig.from_dict({}).memory_flow_windows  # old cards: windows follow the flow, as before
+    assert not shipped.config.memory_flow_windows  # the shipped card reads them in place (stop 25)

@@ -429,3 +429,17 @@ def test_resume_refuses_other_options_and_folders_without_a_partial_run(monkeypa
     assert _segment(out, "--resume").exit_code == 0  # the same options continue it
     _one_line_error(_segment(out, "--resume"), "nothing to resume", "--overwrite")  # finished now
     _one_line_error(_segment(tmp_path / "new", "--resume"), "nothing to resume")
+
+
+def test_more_near_frames_than_memory_frames_is_a_one_line_error(tmp_path):
+    """--memory-near counts frames among --memory-frames: asking for more names both flags and the
+    bound, exits 2 and writes nothing; the library names its arguments."""
+    from segflow_cli.errors import SegflowError
+    from segflow_cli.inference import create_session
+
+    out = tmp_path / "o"
+    res = _segment(out, "--memory-frames", "3", "--memory-near", "4")
+    _one_line_error(res, "--memory-near 4", "--memory-frames 3", "at most 3")
+    assert _nothing_in(out)
+    with pytest.raises(SegflowError, match=r"memory_near=4 is more than memory_frames=3"):
+        create_session(method="dis-warp", memory_frames=3, memory_near=4)

@@ -72,6 +72,11 @@ class VideoSession:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
             raise SegflowError(f"method {method} needs a network runner")
+        if memory_near > memory_frames >= 0:
+            raise SegflowError(f"memory_near={memory_near} is more than memory_frames={memory_frames}; give at most "
+                               f"{memory_frames} (the near frames are among the recent ones)",
+                               cli=f"--memory-near {memory_near} is more than --memory-frames {memory_frames}; give at most "
+                                   f"{memory_frames} (the near frames are among the recent ones)")
         if memory_frames < 0 or memory_every < 1 or not 0 <= memory_near <= memory_frames or not memory_power > 0:
             raise SegflowError(f"memory_frames must be >= 0, memory_every >= 1, memory_near between 0 and memory_frames "
                                f"and memory_power > 0 (got {memory_frames}, {memory_every}, {memory_near}, {memory_power})")

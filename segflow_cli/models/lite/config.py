@@ -46,6 +46,9 @@ class LiteConfig:
         frames (True in cards written before the field) or only when it holds none (after a scene cut).
     memory_frame_max: each recent-frame window cell offers only its best match over the recent frames
         (ReadoutConfig.frame_max); False in cards written before the field.
+    memory_flow_windows: the recent frames' windows are centred where the network's flow says each pixel
+        came from (True, and in cards written before the field) or on the pixel itself (False, as
+        ``propagate`` reads them).
     key_encoder: what computes the memory key. "trunk": the shared trunk (trained with the network on
         generated scenes; cards written before the field). "imagenet": a frozen copy of the ImageNet
         EfficientNet-Lite0 (encoders.KeyEncoder), never trained: the joint training fits the shared trunk
@@ -75,6 +78,7 @@ class LiteConfig:
     memory_null: float | None = 0.5
     memory_null_with_recent: bool = False
     memory_frame_max: bool = True
+    memory_flow_windows: bool = True
     key_encoder: Literal["trunk", "imagenet"] = "imagenet"
 
     @property

@@ -200,7 +200,9 @@ class SegFlowLite(nn.Module):
         windows' centres (T, 2, h, w): the flow, pooled to cells, chains each recent frame's positions."""
         h, w = emb.shape[-2:]
         cells = F.adaptive_avg_pool2d(flow[None], (h, w))[0] * flow.new_tensor([w / flow.shape[-1], h / flow.shape[-2]]).view(2, 1, 1)
-        positions = advance_positions(memory.positions, cells)
+        # Windows centred where the flow says each pixel came from, or (memory_flow_windows False) in place,
+        # as propagate reads them (the flow's errors on a running, half-hidden object then cannot move them).
+        positions = advance_positions(memory.positions, cells) if self.config.memory_flow_windows else memory.positions
         return readout(emb.float(), memory, config=self.config.readout, positions=positions), positions
 
     def _memory_prior(self, prior: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
