@@ -161,3 +161,19 @@ def test_finetuning_changes_the_network_and_every_video_starts_fresh(clip):
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())  # it trained
     again = [r.mask for r in session.propagate(frames, first_mask=scene.masks[0])]
     assert all(np.array_equal(a, b) for a, b in zip(first, again))  # restarted from the same weights
+
+
+def test_segment_video_reports_its_unrounded_rate(clip, tmp_path):
+    """``stats`` gets the run's frames, seconds and frames/s unrounded (what `benchmark speed` reads); the
+    summary shows the same rate to one decimal."""
+    import re
+
+    from segflow_cli.inference.segment import segment_video
+
+    d, _ = clip
+    stats: dict = {}
+    summary = segment_video(d / "clip.mp4", d / "mask.png", tmp_path / "o", weights=str(d / "tiny.safetensors"),
+                            max_size=96, flow_video=False, stats=stats)
+    assert stats["frames"] == 6 and stats["seconds"] > 0
+    assert stats["fps"] == pytest.approx(stats["frames"] / stats["seconds"], rel=0.01)
+    assert re.search(r"\(([\d.]+) frames/s", summary).group(1) == f"{stats['fps']:.1f}"

@@ -126,9 +126,8 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
 
 def _time_segment(clip, mask, **kw) -> float:
     """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4 and flow.mp4 unless
-    ``flow_video=False``, i.e. `--no-flow`) on the clip written as an mp4, as `segflow segment` reports
-    it (start-up excluded)."""
-    import re
+    ``flow_video=False``, i.e. `--no-flow`) on the clip written as an mp4, as `segflow segment` measures
+    it (start-up excluded; its unrounded figure, not the summary's one decimal)."""
     import tempfile
     from pathlib import Path
 
@@ -142,5 +141,6 @@ def _time_segment(clip, mask, **kw) -> float:
             for f in clip:
                 writer.write(f)
         write_mask(mpath, mask)
-        summary = segment_video(video, mpath, Path(tmp) / "out", **kw)
-    return float(re.search(r"\(([0-9.]+) frames/s", summary).group(1))
+        stats: dict = {}
+        segment_video(video, mpath, Path(tmp) / "out", stats=stats, **kw)
+    return float(stats["fps"])

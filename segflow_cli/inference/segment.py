@@ -328,14 +328,16 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
                   memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY,
                   memory_near: int = MEMORY_NEAR, boxes=None, formats=None, points=None, resume: bool = False,
-                  flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS) -> str:
+                  flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS,
+                  stats: dict | None = None) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
     ``flow_video=False``: no flow.mp4, and the default ``propagate`` then computes no flow at all
     (the masks do not need it; about a third of its time a frame). ``edge_radius``, ``edge_eps``: the
-    readout's edge refinement (VideoSession; radius 0: off).
+    readout's edge refinement (VideoSession; radius 0: off). ``stats``: a dict the run fills with
+    ``frames``, ``seconds`` and ``fps`` unrounded (the summary's figures are rounded for reading).
 
     ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
     masks are kept, the memory is rebuilt from the last of them, the videos and masks.json are made
@@ -433,11 +435,11 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
         _left_behind(out, start, 0, created, interrupted=False)  # nothing written: leave nothing
         raise
     return _run(session, source, mask, writer, out=out, start=start, created=created, progress=progress, later=later,
-                finetune_steps=finetune_steps, queue_frames=queue_frames, replay=done)
+                finetune_steps=finetune_steps, queue_frames=queue_frames, replay=done, stats=stats)
 
 
 def _run(session, source, mask, writer, *, out: Path, start: int, created: bool, progress: bool, later=None,
-         finetune_steps: int, queue_frames: int, replay: dict | None = None) -> str:
+         finetune_steps: int, queue_frames: int, replay: dict | None = None, stats: dict | None = None) -> str:
     """``replay``: an interrupted run's masks {index: ids} to resume from (see VideoSession.resume)."""
     w, h = source.size
     reader = _Reader(source, queue_frames)
@@ -493,6 +495,8 @@ def _run(session, source, mask, writer, *, out: Path, start: int, created: bool,
             source.close()
     (out / PARTIAL).unlink(missing_ok=True)
     dt = t_end - t0 - ft
+    if stats is not None:
+        stats.update(frames=n, seconds=dt, fps=fps)
     tail = f", plus {ft:.1f} s fine-tuning ({finetune_steps} steps)" if finetune_steps else ""
     if replay is not None:
         tail += f"; resumed after frame {start + len(replay)}, {len(replay) + 1} earlier frames kept"
