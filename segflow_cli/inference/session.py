@@ -5,8 +5,8 @@
         res.mask  # (H, W) uint8 object ids, at the input size
 
 Per frame t >= 1 the network takes (frame t, frame t-1): its flow t -> t-1 (the backward flow)
-warps the objects' probabilities of frame t-1 onto frame t (and, with the card's
-memory_flow_windows, centres the windows) of the space-time memory (memory.py: the annotated frame,
+warps the objects' probabilities of frame t-1 onto frame t and, with the card's
+memory_flow_windows, centres the windows of the space-time memory (memory.py: the annotated frame,
 read globally, and a few recent frames, read locally); the memory's readout is the prior that, with matching against the annotated frame, the
 image features and the fused flow features, gives each object's logits; soft aggregation makes one
 id map, which joins the memory.
