@@ -145,9 +145,12 @@ def test_init_keeps_the_warm_start_its_flow_branch_was_trained_on(tmp_path, monk
     assert build(TrainConfig(out=tmp_path / "run")).config.flow_init == "dis"  # no init: the default
     # The gates' settings come with the init too (the shipped card's, not today's defaults).
     path = tmp_path / "gates.safetensors"
-    save_weights(segflow_lite(trunk_pretrained=False, flow_gate=5.0, memory_gate_focus=2.0), path, half=False)
+    save_weights(segflow_lite(trunk_pretrained=False, flow_gate=5.0, memory_gate_focus=2.0, memory_frame_max=False,
+                              memory_flow_windows=False), path, half=False)
     net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
     assert (net.config.flow_gate, net.config.memory_gate_focus) == (5.0, 2.0)
+    # ... and the memory readout's rules (the shipped card reads its windows in place)
+    assert (net.config.memory_frame_max, net.config.memory_flow_windows) == (False, False)
 
 
 def test_init_of_the_paper_network_keeps_its_config(tmp_path):

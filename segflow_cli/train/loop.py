@@ -57,7 +57,7 @@ def build(cfg: TrainConfig):
         # The network is today's architecture (layers the init predates are added), but it keeps how the
         # init's tensors are read: the warm start its flow branch was trained to refine (training from
         # "dis-fine" weights on DIS-medium inputs would fit the residual to the other warm start) and
-        # its gates' settings, so the exported card describes the run's network.
+        # its gates' and memory readout's settings, so the exported card describes the run's network.
         fields = {f.name for f in dataclasses.fields(model.config)}  # the paper's flow_init is a property
         keep = {k: getattr(init.config, k) for k in INIT_KEEPS if k in fields and hasattr(init.config, k)}
         if keep:
@@ -66,7 +66,7 @@ def build(cfg: TrainConfig):
 
 
 # Config fields a run from --init takes from the init (how its tensors are read), not from today's defaults.
-INIT_KEEPS = ("flow_init", "flow_gate", "memory_gate_focus")
+INIT_KEEPS = ("flow_init", "flow_gate", "memory_gate_focus", "memory_frame_max", "memory_flow_windows")
 
 
 def make_optimizer(model, cfg: TrainConfig):
