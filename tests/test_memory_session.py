@@ -315,3 +315,22 @@ def test_segflow_windows_follow_the_flow_or_stay_in_place(shipped):
     assert torch.equal(kept, mem.positions)
     assert LiteConfig.from_dict({}).memory_flow_windows  # old cards: windows follow the flow, as before
     assert not shipped.config.memory_flow_windows  # the shipped card reads them in place (stop 25)
+
+
+def test_long_term_frames_are_laid_out_once_until_they_change():
+    """The annotated frames' keys are joined (and laid out as rows by the readout) once, not every frame;
+    a new annotated frame or a new object rebuilds them."""
+    from segflow_cli.models.memory import ReadoutConfig, readout
+
+    key = torch.nn.functional.normalize(torch.rand(8, 4, 5), dim=0)
+    mem = SpaceTimeMemory(frames=2)
+    mem.add_long_term(key, torch.stack([torch.ones(4, 5), torch.zeros(4, 5)]))
+    mem.consider(1, key, torch.stack([torch.ones(4, 5), torch.zeros(4, 5)]))
+    first = mem.state()
+    readout(key, first, config=ReadoutConfig(radius=1, tile=2))
+    again = mem.state()
+    assert again.long_keys is first.long_keys and again.long_cache is first.long_cache and "rows" in again.long_cache
+    mem.grow(3)
+    assert mem.state().long_values.shape[0] == 3 and mem.state().long_cache == {}
+    mem.add_long_term(key, torch.zeros(3, 4, 5))
+    assert mem.state().long_keys.shape == (8, 40)

@@ -80,6 +80,7 @@ class SpaceTimeMemory:
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
+        self._long_state: tuple | None = None  # (keys, values, readout cache) of the long-term frames, until they change
         self._recent: deque = deque()
         self._positions: torch.Tensor | None = None
 
@@ -111,6 +112,7 @@ class SpaceTimeMemory:
                 v[idx] = v[idx] + moved
                 v[0] = (v[0] - moved.sum(0)).clamp_min(0)
                 self._long_v[i] = v
+        self._long_state = None
         self._long_shapes.append(tuple(key.shape[-2:]))
         self._long_k.append(key.reshape(key.shape[0], -1))
         self._long_v.append(value.reshape(value.shape[0], -1))
@@ -142,6 +144,7 @@ class SpaceTimeMemory:
         """Objects were added: pad every stored value to ``channels`` (the new objects absent before)."""
         pad = lambda v: torch.cat([v, v.new_zeros(channels - v.shape[0], *v.shape[1:])]) if v.shape[0] < channels else v  # noqa: E731
         self._long_v = [pad(v) for v in self._long_v]
+        self._long_state = None
         self._recent = deque([(k, pad(v), i, c) for k, v, i, c in self._recent], maxlen=self._recent.maxlen)
 
     def set_positions(self, positions: torch.Tensor | None) -> None:
@@ -152,7 +155,9 @@ class SpaceTimeMemory:
     def state(self) -> MemoryState:
         if not self._long_k:
             raise ValueError("the memory holds no annotated frame yet")
-        lk, lv = torch.cat(self._long_k, 1), torch.cat(self._long_v, 1)
+        if self._long_state is None:  # built once, not once a frame: the long-term frames rarely change
+            self._long_state = (torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), {})
+        lk, lv, long_cache = self._long_state
         if self._recent and self.frames:
             keys = torch.stack([k for k, _, _, _ in self._recent])
             values = torch.stack([v for _, v, _, _ in self._recent])
@@ -165,4 +170,4 @@ class SpaceTimeMemory:
             caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
         return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
-                           caches=caches)
+                           caches=caches, long_cache=long_cache)

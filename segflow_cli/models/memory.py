@@ -47,8 +47,9 @@ class MemoryState:
     long_shape: the (h, w) grid every long-term frame was stored on (M = frames * h * w), where known;
         ReadoutConfig.long_window_penalty needs it to tell near candidates from far ones.
     caches: one dict per recent frame (or None) that lives as long as the frame stays in memory: the
-        readout keeps the frame's keys there in the layout it reads them in (``local_bands``), so a
-        frame is laid out once instead of once per frame that reads it.
+        readout keeps the frame's keys there in the layouts it reads them in (``local_bands``, rows), so
+        a frame is laid out once instead of once per frame that reads it.
+    long_cache: the same for the long-term frames together (or None), living until they change.
     """
 
     long_keys: torch.Tensor
@@ -58,6 +59,7 @@ class MemoryState:
     positions: torch.Tensor
     long_shape: tuple[int, int] | None = None
     caches: list[dict] | None = None
+    long_cache: dict | None = None
 
     @property
     def recent(self) -> int:
@@ -317,11 +319,14 @@ def _bf16_is_fast(device: torch.device) -> bool:
 _FAST: dict[str, bool] = {}
 
 
-def _frame_rows(memory: MemoryState) -> list[torch.Tensor]:
-    """Each recent frame's key as (h w, C) fp32 rows (what the exact similarities gather from), kept in
-    the frame's cache where it has one: laid out once, not once per frame that reads it."""
-    c = memory.keys.shape[1]
-    out = []
+def _key_rows(memory: MemoryState) -> list[torch.Tensor]:
+    """The long-term keys, then each recent frame's, as (n, C) fp32 rows (what the exact similarities
+    gather from), kept in their caches where they have one: laid out once, not once per frame read."""
+    long = memory.long_cache if memory.long_cache is not None else {}
+    if "rows" not in long:
+        long["rows"] = memory.long_keys.t().float().contiguous()
+    c = memory.long_keys.shape[0]
+    out = [long["rows"]]
     for f in range(memory.recent):
         cache = memory.caches[f] if memory.caches is not None and len(memory.caches) == memory.recent else {}
         if "rows" not in cache:
@@ -365,7 +370,6 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     qs = query.to(torch.bfloat16) if fast else query
     q = qs.reshape(c, h * w).t()
     m = memory.long_keys.shape[1]
-    key_rows = [memory.long_keys.t().float()]
     value_rows = [memory.long_values.t()]
     penalty = config.long_window_penalty if memory.long_shape == (h, w) else 0.0
     sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty)
@@ -375,14 +379,13 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
         sims, rows = torch.cat([sims.to(ls.dtype), ls], 1), torch.cat([rows, lr + m], 1)
         sims, idx = sims.topk(config.topk, dim=1)
         rows = torch.gather(rows, 1, idx)
-        key_rows += _frame_rows(memory)
         value_rows.append(memory.values.permute(0, 2, 3, 1).reshape(-1, memory.values.shape[1]))
     masked = sims.float() <= _MASKED / 2
     values_t = torch.cat(value_rows).float()
     flat = rows.reshape(-1)
     # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
     # (one broadcast product: einsum would run N tiny matrix products here)
-    exact = (_pick_rows(key_rows, flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
+    exact = (_pick_rows(_key_rows(memory), flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)
