@@ -13,6 +13,7 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
+  thr=X         the shown mask's threshold (VideoSession threshold; 0.5: the plain argmax)
 "default" is the shipped setting. Clips come from eval.synthetic's VAL_SEED stream at 854x480 (the
 DAVIS size), so a setting is chosen here and only then run on DAVIS. Prints J, F, J on the last
 third, the share of the error that is missed object pixels, and T with --t.
@@ -29,16 +30,17 @@ def session_for(model, setting: str):
     import torch
 
     from segflow_cli.inference import EDGE_EPS, EDGE_RADIUS, create_session
+    from segflow_cli.inference.methods import MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR
     from segflow_cli.models.memory import readout
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax"}
+                      "fmax", "thr"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
-                          memory_frames=int(kw.get("frames", 6)), memory_every=int(kw.get("every", 1)),
-                          memory_near=int(kw.get("near", 0)),
+                          memory_frames=int(kw.get("frames", MEMORY_FRAMES)), memory_every=int(kw.get("every", MEMORY_EVERY)),
+                          memory_near=int(kw.get("near", MEMORY_NEAR)), threshold=float(kw.get("thr", MASK_THRESHOLD)),
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
     cfg = model.config.readout

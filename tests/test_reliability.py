@@ -424,6 +424,7 @@ def test_resume_refuses_other_options_and_folders_without_a_partial_run(monkeypa
         assert _segment(out).exit_code == 130
     _one_line_error(_segment(out, "--resume", "--method", "dis-warp"), "--method dis-warp", "propagate")
     _one_line_error(_segment(out, "--resume", "--edge-eps", "0.01"), "--edge-eps 0.01", "0.001")
+    _one_line_error(_segment(out, "--resume", "--threshold", "0.5"), "--threshold 0.5", "0.4")
     _one_line_error(_segment(out, "--resume", "--overwrite"), "--resume", "--overwrite")
     assert _masks(out) == ["00000.png", "00001.png", "00002.png"]  # refused: nothing touched
     assert _segment(out, "--resume").exit_code == 0  # the same options continue it
@@ -443,3 +444,26 @@ def test_more_near_frames_than_memory_frames_is_a_one_line_error(tmp_path):
     assert _nothing_in(out)
     with pytest.raises(SegflowError, match=r"memory_near=4 is more than memory_frames=3"):
         create_session(method="dis-warp", memory_frames=3, memory_near=4)
+
+
+def test_threshold_outside_zero_one_is_a_one_line_error_and_shows_more_below_half(tmp_path):
+    """--threshold must lie in (0, 1): a one-line error, exit 2, nothing written; the library names
+    the argument. In range it decides the shown masks only: the same video at 0.2 shows more object
+    than at 0.8 through the real session (the memory, which keeps soft values, is the same)."""
+    from segflow_cli.errors import SegflowError
+    from segflow_cli.inference import create_session
+    from segflow_cli.io import open_frames, read_mask
+
+    out = tmp_path / "o"
+    _one_line_error(_segment(out, "--threshold", "1.5"), "--threshold 1.5", "between 0 and 1")
+    assert _nothing_in(out)
+    with pytest.raises(SegflowError, match=r"threshold=0.0"):
+        create_session(method="dis-warp", threshold=0.0)
+    with open_frames(VIDEO) as src:
+        frames = [f for _, f in zip(range(6), src)]
+    first = read_mask(MASK)
+    area = {}
+    for t in (0.2, 0.8):
+        session = create_session(method="propagate", max_size=256, compute_flow=False, threshold=t)
+        area[t] = sum(int((r.mask > 0).sum()) for r in session.propagate(frames, first_mask=first))
+    assert area[0.2] > area[0.8] > 0, area

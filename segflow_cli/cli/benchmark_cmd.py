@@ -8,12 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import (EDGE_EPS, EDGE_RADIUS, FLOW_METHODS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT,
+from ..inference.methods import (EDGE_EPS, EDGE_RADIUS, FLOW_METHODS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT,
                                  SEGMENT_MAX_SIZE)
 from . import app
 from .common import (
     DEFAULT_WEIGHTS, FLOW_METHODS_HELP, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, MemoryEveryOpt, MemoryFramesOpt, MemoryNearOpt,
-    PrecisionOpt, SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, guard,
+    PrecisionOpt, SegmentMethodOpt, ThreadsOpt, ThresholdOpt, WeightsOpt, check_max_size, guard,
     setup_threads, stdout_console,
 )
 
@@ -53,6 +53,7 @@ def davis_command(
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side); 512 is faster")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
     edge_eps: EdgeEpsOpt = EDGE_EPS,
+    threshold: ThresholdOpt = MASK_THRESHOLD,
     weights: WeightsOpt = DEFAULT_WEIGHTS,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "fp32",
@@ -89,7 +90,7 @@ def davis_command(
                                  max_size=max_size, finetune_steps=finetune_steps, compute_flow=False,
                                  memory=not no_memory, memory_frames=memory_frames, memory_every=memory_every,
                                  memory_near=memory_near, edge_radius=edge_radius,
-                                 edge_eps=edge_eps)
+                                 edge_eps=edge_eps, threshold=threshold)
         objects, fps = run_sequences(root, names, session, year=year, with_t=not no_t,
                                      predictions_out=out / "predictions" if out else None,
                                      on_sequence=lambda s, r: console.print(f"{s}: {r:.1f} frames/s"))
@@ -100,7 +101,7 @@ def davis_command(
                     memory_every=memory_every if session.use_memory else None,
                     memory_near=memory_near if session.use_memory else None,
                     edge_radius=edge_radius if session.use_memory else 0,
-                    edge_eps=edge_eps if session.use_memory and edge_radius else None)
+                    edge_eps=edge_eps if session.use_memory and edge_radius else None, threshold=threshold)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
     stdout_console().print(davis_table(objects, summary, fps=fps, title=title))

@@ -41,6 +41,7 @@ EdgeRadiusOpt = Annotated[int, typer.Option("--edge-radius", min=0, help="propag
 MemoryFramesOpt = Annotated[int, typer.Option("--memory-frames", min=0, help="recent frames the memory keeps besides the annotated one (0: only the annotated frame)")]
 MemoryEveryOpt = Annotated[int, typer.Option("--memory-every", min=1, help="the recent frames older than the --memory-near last ones are kept one in this many (reaches further back at the same cost)")]
 MemoryNearOpt = Annotated[int, typer.Option("--memory-near", min=0, help="how many of the last frames the memory keeps whatever --memory-every (at most --memory-frames)")]
+ThresholdOpt = Annotated[float, typer.Option("--threshold", help="a pixel shows an object where its probability against the background's is above this (0.5: the plain argmax; lower shows more of each object: the default suits real footage, where the readout erodes objects)")]
 EdgeEpsOpt = Annotated[float, typer.Option("--edge-eps", min=1e-6, help="the edge refinement's regulariser (a colour variance): larger follows the frame's edges less and keeps contours steadier in time (1e-2: higher T stability, a little lower J on validation)")]
 FLOW_METHODS_HELP = describe(FLOW_METHODS, FLOW_HELP)
 

@@ -12,11 +12,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..inference.methods import EDGE_EPS, EDGE_RADIUS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from ..inference.methods import EDGE_EPS, EDGE_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 from . import app
 from .common import (
     DEFAULT_WEIGHTS, DeviceOpt, EdgeEpsOpt, EdgeRadiusOpt, MemoryEveryOpt, MemoryFramesOpt, MemoryNearOpt, PrecisionOpt,
-    SegmentMethodOpt, ThreadsOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
+    SegmentMethodOpt, ThreadsOpt, ThresholdOpt, WeightsOpt, check_max_size, fail, guard, setup_threads,
 )
 
 
@@ -60,6 +60,7 @@ def segment_command(
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32; 512 runs about 3x faster, less accurately")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
     edge_eps: EdgeEpsOpt = EDGE_EPS,
+    threshold: ThresholdOpt = MASK_THRESHOLD,
     save_flow: Annotated[bool, typer.Option("--save-flow", help="also write flow/NNNNN.flo")] = False,
     no_flow: Annotated[bool, typer.Option("--no-flow", help="no flow.mp4: masks and overlay only (propagate then computes no flow, about 1.5x faster)")] = False,
     alpha: Annotated[bool, typer.Option("--alpha", help="also write alpha.mp4, a matte of the objects")] = False,
@@ -97,7 +98,7 @@ def segment_command(
                    alpha=alpha, weights=weights, device=device, precision=precision, progress=True, overwrite=overwrite,
                    memory=not no_memory, memory_frames=memory_frames, memory_every=memory_every, memory_near=memory_near,
                    formats=formats, flow_video=not no_flow,
-                   edge_radius=edge_radius, edge_eps=edge_eps)
+                   edge_radius=edge_radius, edge_eps=edge_eps, threshold=threshold)
     if batch:
         if resume:
             fail("--resume continues one video's run; for a batch, rerun the unfinished videos one by one with --resume")

@@ -39,11 +39,21 @@ def ids_to_onehot(mask: np.ndarray, object_ids: list[int], size: tuple[int, int]
     return onehot
 
 
-def probs_to_ids(allp: torch.Tensor, object_ids: list[int], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """(K+1, h, w) normalised probabilities -> ((H, W) uint8 ids, (H, W) float32 foreground alpha) at (width, height)."""
+def probs_to_ids(allp: torch.Tensor, object_ids: list[int], width: int, height: int, *,
+                 threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """(K+1, h, w) normalised probabilities -> ((H, W) uint8 ids, (H, W) float32 foreground alpha) at (width, height).
+
+    A pixel shows object k where k is the likeliest object and p_k / (p_k + p_background) > ``threshold``
+    (0.5: the plain argmax over all channels; lower shows more of each object). The alpha is 1 - p_background
+    whatever the threshold."""
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
     if tuple(allp.shape[-2:]) != (height, width):
         allp = F.interpolate(allp[None], size=(height, width), mode="bilinear", align_corners=False)[0]
-    ids = channel_argmax(allp.cpu(), [0] + list(object_ids)).numpy()
+    scores = allp.cpu()
+    if threshold != 0.5:  # p_k > p_bg t / (1 - t): the background's channel scaled, then the argmax
+        scores = torch.cat([scores[:1] * (threshold / (1.0 - threshold)), scores[1:]])
+    ids = channel_argmax(scores, [0] + list(object_ids)).numpy()
     alpha = (1.0 - allp[0]).clamp(0, 1).cpu().numpy().astype(np.float32)
     return ids, alpha
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ArgumentError, SegflowError
 from ..policy import check_max_size
-from .methods import EDGE_EPS, EDGE_RADIUS, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
+from .methods import EDGE_EPS, EDGE_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE
 
 PARTIAL = ".partial"
 OUTPUT_NAMES = ("masks", "flow", "rgba", "objects", "overlay.mp4", "flow.mp4", "alpha.mp4", "alpha.webm", "alpha.mov",
@@ -132,7 +132,7 @@ def read_partial(out: Path) -> dict:
 
 # The options a resumed run must share with the run it continues (the masks it replays depend on them).
 _RUN_KEYS = ("video", "start", "method", "max_size", "weights", "memory", "memory_frames", "memory_every", "memory_near",
-             "finetune_steps", "formats", "save_flow", "alpha", "flow_video", "edge_radius", "edge_eps")
+             "finetune_steps", "formats", "save_flow", "alpha", "flow_video", "edge_radius", "edge_eps", "threshold")
 
 
 def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
@@ -148,15 +148,17 @@ def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
                            cli=f"{what}; run without --resume (with --overwrite to replace a finished run)")
     if not record.get("frames_written"):
         return None, 0
-    # Records written before memory_every / memory_near existed ran with every frame kept in order.
-    before = {"memory_every": 1, "memory_near": 0, **record.get("run", {})}
+    # Records written before memory_every / memory_near / threshold existed ran with every frame kept in
+    # order and the plain argmax.
+    before = {"memory_every": 1, "memory_near": 0, "threshold": 0.5, **record.get("run", {})}
     for k in _RUN_KEYS:
         if k in before and before[k] != run[k]:
             raise ArgumentError(k, run[k], f"the interrupted run in {out} used {before[k]!r}",
                                 fix="resume with the same options, or start over with overwrite=True",
                                 cli_fix="resume with the same options, or start over with --overwrite",
                                 flag={"formats": "--format", "video": "VIDEO", "flow_video": "--no-flow",
-                                      "edge_radius": "--edge-radius", "edge_eps": "--edge-eps"}.get(k))
+                                      "edge_radius": "--edge-radius", "edge_eps": "--edge-eps",
+                                      "threshold": "--threshold"}.get(k))
     if "png" not in run["formats"]:
         what = f"resume rebuilds the memory from {out}/masks/, which this run did not write"
         raise SegflowError(f"{what} (formats without png); start over with overwrite=True",
@@ -329,14 +331,15 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                   memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY,
                   memory_near: int = MEMORY_NEAR, boxes=None, formats=None, points=None, resume: bool = False,
                   flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS,
-                  stats: dict | None = None) -> str:
+                  threshold: float = MASK_THRESHOLD, stats: dict | None = None) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
     ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
     ``flow_video=False``: no flow.mp4, and the default ``propagate`` then computes no flow at all
     (the masks do not need it; about a third of its time a frame). ``edge_radius``, ``edge_eps``: the
-    readout's edge refinement (VideoSession; radius 0: off). ``stats``: a dict the run fills with
+    readout's edge refinement (VideoSession; radius 0: off); ``threshold``: the shown masks' decision
+    (VideoSession; 0.5: the plain argmax). ``stats``: a dict the run fills with
     ``frames``, ``seconds`` and ``fps`` unrounded (the summary's figures are rounded for reading).
 
     ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
@@ -362,12 +365,12 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                memory=bool(memory), memory_frames=int(memory_frames), memory_every=int(memory_every),
                memory_near=int(memory_near), finetune_steps=int(finetune_steps),
                formats=list(formats), save_flow=bool(save_flow), alpha=bool(alpha), flow_video=bool(flow_video),
-               edge_radius=int(edge_radius), edge_eps=float(edge_eps))
+               edge_radius=int(edge_radius), edge_eps=float(edge_eps), threshold=float(threshold))
     # One session recipe for both places that build it (point prompts need it before the mask exists).
     session_kw = dict(method=method, weights=weights, device=device, precision=precision, max_size=max_size,
                       finetune_steps=finetune_steps, model=model, memory=memory, memory_frames=memory_frames,
                       memory_every=memory_every, memory_near=memory_near,
-                      compute_flow=flow_video, edge_radius=edge_radius, edge_eps=edge_eps)
+                      compute_flow=flow_video, edge_radius=edge_radius, edge_eps=edge_eps, threshold=threshold)
     done, resumed = (None, 0)
     if resume:
         done, resumed = _resume_plan(Path(out), run)

@@ -29,7 +29,7 @@ from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggr
 from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import (EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, MEMORY_POWER,
+from .methods import (EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, MEMORY_POWER,
                       SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
@@ -58,6 +58,7 @@ class VideoSession:
     (inference.memory.SpaceTimeMemory); memory=False: the network without memory (the flow-warped prior only);
     memory_power: predicted frames join the memory with their values raised to it, renormalised
     (inference.memory.sharpen; 1: as read).
+    threshold: the shown mask's decision (aggregate.probs_to_ids; 0.5: the plain argmax), outputs only.
     edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
     guide, radius in internal pixels; 0: off): propagate's upsampled readout, segflow's probabilities
     (with memory; validated on generated clips for both).
@@ -67,7 +68,8 @@ class VideoSession:
                  finetune_steps: int = 0, compute_flow: bool = True, memory: bool = True,
                  memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY, memory_near: int = MEMORY_NEAR,
                  readout_weight: float = 0.0,
-                 edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER) -> None:
+                 edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER,
+                 threshold: float = MASK_THRESHOLD) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
@@ -93,6 +95,10 @@ class VideoSession:
         if edge_radius < 0 or edge_eps <= 0:
             raise SegflowError(f"edge_radius must be >= 0 and edge_eps > 0 (got {edge_radius}, {edge_eps})")
         self.edge_radius, self.edge_eps = int(edge_radius), float(edge_eps)
+        if not 0.0 < threshold < 1.0:
+            raise SegflowError(f"threshold={threshold}: must lie strictly between 0 and 1 (default {MASK_THRESHOLD})",
+                               cli=f"--threshold {threshold}: must lie strictly between 0 and 1 (default {MASK_THRESHOLD})")
+        self.threshold = float(threshold)
         self.runner, self.method, self.max_size = runner, method, int(max_size)
         self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
         self.finetune_seconds = 0.0
@@ -233,7 +239,7 @@ class VideoSession:
             self._probs, self._prev = allp[1:], cur
             self.index += 1
             self.memory.consider(self.index, key, read)
-            ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
+            ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height, threshold=self.threshold)
             flow_np = None
             if self.compute_flow:  # the joint network's flow for the outputs (masks do not need it)
                 flow = flow if flow is not None else self.runner.flow(cur, prev)
@@ -265,7 +271,7 @@ class VideoSession:
             self.memory.consider(self.index, key, self._memory_value(allp, key, out.readout, out.readout_full))
         if self.method == "segflow" and self.memory is not None and self.edge_radius:  # output only: prior/memory keep allp
             allp = self._shown(allp, cur[1])
-        ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height)
+        ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height, threshold=self.threshold)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
 
