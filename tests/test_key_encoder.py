@@ -93,3 +93,29 @@ def test_sessions_run_a_folded_copy_of_the_key_encoder_and_leave_a_callers_model
     assert count(own.runner.model.key_encoder) == 0
     theirs = create_session(method="propagate", model=model, max_size=96, device="cpu")
     assert theirs.runner.model is model and count(model.key_encoder) > 20
+
+
+def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypatch):
+    """folded(bf16_cpu=True) runs the convolutions in bf16 on a CPU and returns an fp32 unit-norm key
+    close to the fp32 copy's; a runner picks it exactly where the CPU has bf16 tiles (policy)."""
+    import torch.nn as nn
+
+    from segflow_cli import policy
+    from segflow_cli.inference import create_session
+    from segflow_cli.weights import load_model
+
+    model = load_model("segflow-lite")[0]
+    plain, fast = model.key_encoder.folded(), model.key_encoder.folded(bf16_cpu=True)
+    seen = []
+    first_conv = next(m for m in fast.modules() if isinstance(m, nn.Conv2d))
+    first_conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = plain(image), fast(image)
+    assert seen == [torch.bfloat16] and b.dtype == torch.float32
+    assert torch.allclose(b.norm(dim=1), torch.ones_like(b[:, 0]), atol=1e-4)
+    assert torch.nn.functional.cosine_similarity(a, b, dim=1).mean() > 0.99
+    for tiles in (True, False):
+        monkeypatch.setattr(policy, "_TILES", [tiles])
+        own = create_session(method="propagate", max_size=96, device="cpu")
+        assert own.runner.model.key_encoder.bf16_cpu is tiles

@@ -125,17 +125,29 @@ class KeyEncoder(nn.Module):
     def train(self, mode: bool = True) -> "KeyEncoder":
         return super().train(False)  # frozen: a parent's train() must not switch batch norm to batch statistics
 
+    bf16_cpu = False  # run the convolutions in bf16 on a CPU (set on inference copies, see folded)
+
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.bf16_cpu and image.device.type == "cpu" and not torch.is_autocast_cpu_enabled():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                feats = self.trunk(image, upto=16)
+            return embed(feats[1].float(), feats[2].float())  # the key is normalised in fp32
         feats = self.trunk(image, upto=16)
         return embed(feats[1], feats[2])
 
-    def folded(self) -> "KeyEncoder":
+    def folded(self, *, bf16_cpu: bool = False) -> "KeyEncoder":
         """An inference copy with every batch norm folded into the convolution before it: the encoder is
         frozen and always in eval mode, so the key is the same up to rounding (within 1e-6), and a key
         costs about 30 % less (84 -> 60 ms at 864x480 on 2 cores, benchmarks/RESULTS.md stop 24). The
-        copy's tensors are not the weights file's: inference only, never saved or trained."""
+        copy's tensors are not the weights file's: inference only, never saved or trained.
+
+        ``bf16_cpu``: on a CPU the copy runs its convolutions in bf16 (the key, a cosine-matched
+        unit vector, is still normalised in fp32): on a CPU with bf16 matrix tiles (Intel AMX) 1.5x
+        faster (74 -> 48 ms at 864x480), the key within 0.999 cosine of fp32's and the DAVIS tuning four
+        level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26). The caller decides (policy.cpu_bf16_tiles)."""
         out = copy.deepcopy(self)
         _fold_batchnorm(out)
+        out.bf16_cpu = bool(bf16_cpu)
         return out
 
 
