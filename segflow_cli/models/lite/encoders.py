@@ -128,7 +128,7 @@ class KeyEncoder(nn.Module):
     bf16_cpu = False  # run the convolutions in bf16 on a CPU (set on inference copies, see folded)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if self.bf16_cpu and image.device.type == "cpu" and not torch.is_autocast_cpu_enabled():
+        if self.bf16_cpu and image.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 feats = self.trunk(image, upto=16)
             return embed(feats[1].float(), feats[2].float())  # the key is normalised in fp32
