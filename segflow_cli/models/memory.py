@@ -389,9 +389,10 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     masked = sims.float() <= _MASKED / 2
     values_t = torch.cat(value_rows).float()
     flat = rows.reshape(-1)
-    # Exact fp32 similarities of the chosen candidates (the selection may have used bf16).
-    # (one broadcast product: einsum would run N tiny matrix products here)
-    exact = (_pick_rows(_key_rows(memory), flat).reshape(*rows.shape, c) * query.reshape(c, -1).t()[:, None, :]).sum(-1)
+    # Exact fp32 similarities of the chosen candidates (the selection may have used bf16), as one
+    # batched product (N, k, C) x (N, C, 1): 2 ms at 864x480 where a broadcast multiply and sum took 12.
+    picked = _pick_rows(_key_rows(memory), flat).reshape(*rows.shape, c)
+    exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
     exact = exact.masked_fill(masked, _MASKED)
