@@ -329,8 +329,38 @@ def test_long_term_frames_are_laid_out_once_until_they_change():
     first = mem.state()
     readout(key, first, config=ReadoutConfig(radius=1, tile=2))
     again = mem.state()
-    assert again.long_keys is first.long_keys and again.long_cache is first.long_cache and "rows" in again.long_cache
+    assert again.long_keys is first.long_keys and again.long_cache is first.long_cache
+    assert again.table is first.table and again.table.shape == (20 + 2 * 20, 8)  # the long rows, then 2 slots
     mem.grow(3)
     assert mem.state().long_values.shape[0] == 3 and mem.state().long_cache == {}
     mem.add_long_term(key, torch.zeros(3, 4, 5))
-    assert mem.state().long_keys.shape == (8, 40)
+    assert mem.state().long_keys.shape == (8, 40) and mem.state().table.shape == (40 + 2 * 20, 8)
+
+
+def test_the_row_table_gives_the_readout_the_same_keys_as_the_frames():
+    """The memory's row table (one slot per recent frame, reused as frames leave) gives the same readout
+    as gathering the frames' keys one by one, through frames joining and leaving, a new annotated frame
+    and a cleared memory; its size stays bounded."""
+    import dataclasses
+
+    from segflow_cli.models.memory import ReadoutConfig, readout
+
+    gen = torch.Generator().manual_seed(3)
+    unit = lambda: torch.nn.functional.normalize(torch.rand(8, 6, 7, generator=gen) - 0.5, dim=0)  # noqa: E731
+    value = lambda: torch.softmax(torch.rand(2, 6, 7, generator=gen) * 4, 0)  # noqa: E731
+    cfg = ReadoutConfig(radius=2, tile=2, topk=5, frame_max=True)
+    mem = SpaceTimeMemory(frames=3, every=2, near=1)
+    mem.add_long_term(unit(), value())
+    for i in range(1, 12):
+        if i == 7:
+            mem.add_long_term(unit(), value())
+        if i == 9:
+            mem.clear_recent()
+        query = unit()
+        state = mem.state()
+        plain = dataclasses.replace(state, table=None, slots=None)  # the frames one by one
+        assert torch.allclose(readout(query, state, config=cfg), readout(query, plain, config=cfg), atol=1e-6), i
+        if state.recent:
+            assert sorted(state.slots) == sorted(set(state.slots)) and max(state.slots) < 3
+            assert state.table.shape == (state.long_keys.shape[1] + 3 * 42, 8)
+        mem.consider(i, query, value())

@@ -81,6 +81,11 @@ class SpaceTimeMemory:
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
         self._long_state: tuple | None = None  # (keys, values, readout cache) of the long-term frames, until they change
+        # Every key the readout may re-score, as one (M + frames * h * w, C) fp32 row table: the long-term
+        # frames first, then one slot of h * w rows per recent frame (its slot in its cache), written once
+        # when the frame joins; rebuilt when the long-term frames change. A frame's candidates are then
+        # gathered by one index_select instead of one per frame plus a copy (models.memory.readout).
+        self._table: torch.Tensor | None = None
         self._recent: deque = deque()
         self._positions: torch.Tensor | None = None
 
@@ -113,6 +118,7 @@ class SpaceTimeMemory:
                 v[0] = (v[0] - moved.sum(0)).clamp_min(0)
                 self._long_v[i] = v
         self._long_state = None
+        self._table = None
         self._long_shapes.append(tuple(key.shape[-2:]))
         self._long_k.append(key.reshape(key.shape[0], -1))
         self._long_v.append(value.reshape(value.shape[0], -1))
@@ -158,11 +164,13 @@ class SpaceTimeMemory:
         if self._long_state is None:  # built once, not once a frame: the long-term frames rarely change
             self._long_state = (torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), {})
         lk, lv, long_cache = self._long_state
+        table, slots = None, None
         if self._recent and self.frames:
             keys = torch.stack([k for k, _, _, _ in self._recent])
             values = torch.stack([v for _, v, _, _ in self._recent])
             positions = self._positions
             caches = [c for _, _, _, c in self._recent]
+            table, slots = self._row_table(lk, keys)
         else:
             c = lk.shape[0]
             keys, values = lk.new_zeros(0, c, 1, 1), lk.new_zeros(0, lv.shape[0], 1, 1)
@@ -170,4 +178,22 @@ class SpaceTimeMemory:
             caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
         return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
-                           caches=caches, long_cache=long_cache)
+                           caches=caches, long_cache=long_cache, table=table, slots=slots)
+
+    def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+        """The row table (see __init__) with every recent frame in a slot -> (table, slot per recent frame)."""
+        c, m = long_keys.shape
+        hw = keys.shape[-2] * keys.shape[-1]
+        rows = m + self.frames * hw
+        if self._table is None or tuple(self._table.shape) != (rows, c) or self._table.device != keys.device:
+            self._table = long_keys.new_empty(rows, c)
+            self._table[:m] = long_keys.t()
+            for _, _, _, cache in self._recent:
+                cache.pop("slot", None)  # every frame is written again
+        used = {cache["slot"] for _, _, _, cache in self._recent if "slot" in cache}
+        free = [s for s in range(self.frames) if s not in used]
+        for key, _, _, cache in self._recent:
+            if "slot" not in cache:
+                cache["slot"] = s = free.pop(0)
+                self._table[m + s * hw:m + (s + 1) * hw] = key.reshape(c, hw).t()
+        return self._table, [cache["slot"] for _, _, _, cache in self._recent]
