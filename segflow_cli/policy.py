@@ -3,8 +3,10 @@
 ``resolve_device("auto")`` picks cuda, then mps, then cpu. ``autocast(device, precision)`` returns a
 context that enables mixed precision only where the device runs it well (fp16/bf16 on CUDA, fp16
 on MPS) and is a no-op for fp32, so callers never branch on the device themselves. bf16 on a CPU
-runs as fp32 after a one-line warning (measured 8x slower than fp32 there, AVX512-BF16 included);
-fp16 on a CPU is refused.
+runs as fp32 after a one-line warning (measured 8x slower than fp32 there, AVX512-BF16 included;
+the flow network still ran slower in bf16 on a CPU with AMX tiles, stop 26); fp16 on a CPU is
+refused. One exception, decided by the runner: the frozen memory key encoder runs its
+convolutions in bf16 where ``cpu_bf16_tiles()`` (1.5x faster there, the masks level).
 
 ``configure_threads(threads)`` sets torch's intra-op threads: ``threads`` if given, otherwise the
 cores that are free now (the CPUs this process may use minus the load other processes put on
@@ -78,20 +80,28 @@ def _own_load() -> float:
 SAMPLE_SECONDS = 0.25  # how long free_cores watches the CPUs (once per command)
 
 
+_FLAGS: list[set[str]] = []
 _TILES: list[bool] = []
+
+
+def cpu_flags() -> set[str]:
+    """This CPU's feature flags from /proc/cpuinfo, read once (empty where there is none)."""
+    if not _FLAGS:
+        try:
+            with open("/proc/cpuinfo") as f:
+                line = next((line for line in f if line.startswith("flags")), "")
+        except OSError:
+            line = ""
+        _FLAGS.append(set(line.partition(":")[2].split()))
+    return _FLAGS[0]
 
 
 def cpu_bf16_tiles() -> bool:
     """Whether this CPU multiplies bf16 in matrix tiles (Intel AMX, ``amx_bf16``): there bf16
     convolutions run faster than fp32 (the memory key encoder 1.5x), where AVX512-BF16 alone ran a
-    whole network 8x slower (this module's docstring). Read once from /proc/cpuinfo (False elsewhere)."""
+    whole network 8x slower (this module's docstring)."""
     if not _TILES:
-        try:
-            with open("/proc/cpuinfo") as f:
-                flags = next((line for line in f if line.startswith("flags")), "")
-        except OSError:
-            flags = ""
-        _TILES.append(" amx_bf16" in flags)
+        _TILES.append("amx_bf16" in cpu_flags())
     return _TILES[0]
 
 

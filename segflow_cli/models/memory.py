@@ -319,12 +319,9 @@ def _bf16_is_fast(device: torch.device) -> bool:
         return True
     if device.type != "cpu":
         return False
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    from ..policy import cpu_flags
+
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
 
 
 _FAST: dict[str, bool] = {}
