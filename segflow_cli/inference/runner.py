@@ -7,6 +7,8 @@ stride), and every output is resized back to the input size (flow vectors rescal
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,14 +75,21 @@ class PairRunner:
         init = self.transform.warm_start(a[0], b[0])
         return None if init is None else init[None].to(self.device)
 
+    @contextlib.contextmanager
+    def _on_pair(self, a, b):
+        """The warm start a -> b (or None), made first (classical, outside autocast), then the autocast
+        block the network runs in: one place for the order every pair method needs."""
+        init = self.warm_start(a, b)
+        with autocast(self.device, self.precision):
+            yield init
+
     @torch.inference_mode()
     def run(self, a: tuple[np.ndarray, torch.Tensor], b: tuple[np.ndarray, torch.Tensor], *,
             prior: torch.Tensor | None = None, prev_probs: torch.Tensor | None = None, reference=None,
             memory=None) -> PairResult:
         """Network on prepared frames a (image1) and b (image2), with an optional prior / prev_probs (1, K, h, w),
         reference memory (from ``encode_reference``) and space-time memory (a models.memory.MemoryState)."""
-        init = self.warm_start(a, b)
-        with autocast(self.device, self.precision):
+        with self._on_pair(a, b) as init:
             if prev_probs is not None and not self.model.supports_prev_probs:
                 # Variants without a built-in warp: estimate flow first, warp here, then segment.
                 from ..ops import backward_warp
@@ -101,16 +110,14 @@ class PairRunner:
     @torch.inference_mode()
     def flow(self, a, b) -> torch.Tensor:
         """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) alone (no segmentation decoder)."""
-        init = self.warm_start(a, b)
-        with autocast(self.device, self.precision):
+        with self._on_pair(a, b) as init:
             return self.model.flow(a[1], b[1], flow_init=init).float()
 
     @torch.inference_mode()
     def flow_and_embedding(self, a, b) -> tuple[torch.Tensor, torch.Tensor]:
         """Prepared frames a, b -> the network's flow a -> b (1, 2, h, w) and a's memory key (1, C, h/8, w/8),
         one trunk pass and no segmentation decoder."""
-        init = self.warm_start(a, b)
-        with autocast(self.device, self.precision):
+        with self._on_pair(a, b) as init:
             flow, emb = self.model.flow_and_embedding(a[1], b[1], flow_init=init)
         return flow.float(), emb.float()
 
