@@ -81,6 +81,7 @@ def test_missing_prediction_folder_and_bad_options_are_one_line_errors(davis, tm
         (["--predictions", str(tmp_path / "nope")], "--predictions"),
         (["--predictions", str(preds), "--sequences", "seq_a,ghost"], "ghost"),
         (["--predictions", str(preds), "--year", "2018"], "--year"),
+        (["--method", "dis-warp", "--threshold", "0"], "--threshold 0"),
     ):
         res = runner.invoke(app, ["benchmark", "davis", "--root", str(root), *args])
         assert res.exit_code == 2, res.output
@@ -93,7 +94,7 @@ def test_dis_warp_run_writes_masks_that_score_the_same_through_predictions(davis
     root, _ = davis
     out = tmp_path / "run"
     res = runner.invoke(app, ["benchmark", "davis", "--root", str(root), "--method", "dis-warp", "--sequences", "seq_a",
-                              "--out", str(out), "--no-t"])
+                              "--out", str(out), "--no-t", "--threshold", "0.45"])
     assert res.exit_code == 0, res.output
     masks = sorted((out / "predictions" / "seq_a").glob("*.png"))
     assert [m.name for m in masks] == [f"{t:05d}.png" for t in range(N)]
@@ -102,6 +103,7 @@ def test_dis_warp_run_writes_masks_that_score_the_same_through_predictions(davis
     assert float(g_run["J-Mean"]) > 0.2  # the masks still overlap the moving box (how well is the method's business)
     data = json.loads((out / "results.json").read_text())
     assert data["frames_per_second"]["seq_a"] > 0 and data["run"]["method"] == "dis-warp"
+    assert data["run"]["threshold"] == 0.45  # the run record names the mask decision it was scored with
     again = tmp_path / "again"
     res = runner.invoke(app, ["benchmark", "davis", "--root", str(root), "--predictions", str(out / "predictions"),
                               "--sequences", "seq_a", "--out", str(again), "--no-t"])
