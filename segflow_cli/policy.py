@@ -81,7 +81,6 @@ SAMPLE_SECONDS = 0.25  # how long free_cores watches the CPUs (once per command)
 
 
 _FLAGS: list[set[str]] = []
-_TILES: list[bool] = []
 
 
 def cpu_flags() -> set[str]:
@@ -100,9 +99,7 @@ def cpu_bf16_tiles() -> bool:
     """Whether this CPU multiplies bf16 in matrix tiles (Intel AMX, ``amx_bf16``): there bf16
     convolutions run faster than fp32 (the memory key encoder 1.5x), where AVX512-BF16 alone ran a
     whole network 8x slower (this module's docstring)."""
-    if not _TILES:
-        _TILES.append("amx_bf16" in cpu_flags())
-    return _TILES[0]
+    return "amx_bf16" in cpu_flags()
 
 
 def _cpu_ticks() -> tuple[int, int] | None:

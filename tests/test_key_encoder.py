@@ -116,6 +116,6 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
     assert torch.allclose(b.norm(dim=1), torch.ones_like(b[:, 0]), atol=1e-4)
     assert torch.nn.functional.cosine_similarity(a, b, dim=1).mean() > 0.99
     for tiles in (True, False):
-        monkeypatch.setattr(policy, "_TILES", [tiles])
+        monkeypatch.setattr(policy, "_FLAGS", [{"amx_bf16"} if tiles else set()])
         own = create_session(method="propagate", max_size=96, device="cpu")
         assert own.runner.model.key_encoder.bf16_cpu is tiles

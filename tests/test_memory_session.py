@@ -329,10 +329,11 @@ def test_long_term_frames_are_laid_out_once_until_they_change():
     first = mem.state()
     readout(key, first, config=ReadoutConfig(radius=1, tile=2))
     again = mem.state()
-    assert again.long_keys is first.long_keys and again.long_cache is first.long_cache
+    assert again.long_keys is first.long_keys and again.long_values is first.long_values
     assert again.table is first.table and again.table.shape == (20 + 2 * 20, 8)  # the long rows, then 2 slots
     mem.grow(3)
-    assert mem.state().long_values.shape[0] == 3 and mem.state().long_cache == {}
+    grown = mem.state()
+    assert grown.long_values.shape[0] == 3 and grown.long_values is not first.long_values  # rebuilt
     mem.add_long_term(key, torch.zeros(3, 4, 5))
     assert mem.state().long_keys.shape == (8, 40) and mem.state().table.shape == (40 + 2 * 20, 8)
 

@@ -80,7 +80,7 @@ class SpaceTimeMemory:
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
-        self._long_state: tuple | None = None  # (keys, values, readout cache) of the long-term frames, until they change
+        self._long_state: tuple | None = None  # (keys, values) of the long-term frames, until they change
         # Every key the readout may re-score, as one (M + frames * h * w, C) fp32 row table: the long-term
         # frames first, then one slot of h * w rows per recent frame (its slot in its cache), written once
         # when the frame joins; rebuilt when the long-term frames change. A frame's candidates are then
@@ -162,8 +162,8 @@ class SpaceTimeMemory:
         if not self._long_k:
             raise ValueError("the memory holds no annotated frame yet")
         if self._long_state is None:  # built once, not once a frame: the long-term frames rarely change
-            self._long_state = (torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), {})
-        lk, lv, long_cache = self._long_state
+            self._long_state = (torch.cat(self._long_k, 1), torch.cat(self._long_v, 1))
+        lk, lv = self._long_state
         table, slots = None, None
         if self._recent and self.frames:
             keys = torch.stack([k for k, _, _, _ in self._recent])
@@ -178,7 +178,7 @@ class SpaceTimeMemory:
             caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
         return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
-                           caches=caches, long_cache=long_cache, table=table, slots=slots)
+                           caches=caches, table=table, slots=slots)
 
     def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """The row table (see __init__) with every recent frame in a slot -> (table, slot per recent frame)."""

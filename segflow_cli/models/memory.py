@@ -47,9 +47,8 @@ class MemoryState:
     long_shape: the (h, w) grid every long-term frame was stored on (M = frames * h * w), where known;
         ReadoutConfig.long_window_penalty needs it to tell near candidates from far ones.
     caches: one dict per recent frame (or None) that lives as long as the frame stays in memory: the
-        readout keeps the frame's keys there in the layouts it reads them in (``local_bands``, rows), so
-        a frame is laid out once instead of once per frame that reads it.
-    long_cache: the same for the long-term frames together (or None), living until they change.
+        readout keeps the frame's keys there in the layout it reads them in (``local_bands``), so a
+        frame is laid out once instead of once per frame that reads it.
     table, slots: optional, the keys as one (M + S * h * w, C) fp32 row table (the long-term frames' M
         rows, then S slots of h * w rows) and each recent frame's slot, kept by the session's memory: the
         readout then gathers its candidates' keys from it in one pass (else from the frames one by one).
@@ -62,7 +61,6 @@ class MemoryState:
     positions: torch.Tensor
     long_shape: tuple[int, int] | None = None
     caches: list[dict] | None = None
-    long_cache: dict | None = None
     table: torch.Tensor | None = None
     slots: list[int] | None = None
 
@@ -327,40 +325,6 @@ def _bf16_is_fast(device: torch.device) -> bool:
 _FAST: dict[str, bool] = {}
 
 
-def _key_rows(memory: MemoryState) -> list[torch.Tensor]:
-    """The long-term keys, then each recent frame's, as (n, C) fp32 rows (what the exact similarities
-    gather from), kept in their caches where they have one: laid out once, not once per frame read."""
-    long = memory.long_cache if memory.long_cache is not None else {}
-    if "rows" not in long:
-        long["rows"] = memory.long_keys.t().float().contiguous()
-    c = memory.long_keys.shape[0]
-    out = [long["rows"]]
-    for f in range(memory.recent):
-        cache = memory.caches[f] if memory.caches is not None and len(memory.caches) == memory.recent else {}
-        if "rows" not in cache:
-            cache["rows"] = memory.keys[f].reshape(c, -1).t().float().contiguous()
-        out.append(cache["rows"])
-    return out
-
-
-def _pick_rows(tables: list[torch.Tensor], flat: torch.Tensor) -> torch.Tensor:
-    """Rows ``flat`` of the tables (each (n_i, C)) as if stacked one after another -> (len(flat), C),
-    gathered table by table: stacking every memory frame's keys anew for each frame read cost more
-    than the gather itself (about 80 MB copied a frame at 864x480)."""
-    if len(tables) == 1:
-        return tables[0].index_select(0, flat)
-    ends = torch.tensor([t.shape[0] for t in tables], device=flat.device).cumsum(0)
-    which = torch.bucketize(flat, ends, right=True)
-    out = tables[0].new_empty(flat.numel(), tables[0].shape[1])
-    start = 0
-    for i, table in enumerate(tables):
-        sel = (which == i).nonzero().squeeze(1)
-        if sel.numel():
-            out.index_copy_(0, sel, table.index_select(0, flat.index_select(0, sel) - start))
-        start += table.shape[0]
-    return out
-
-
 def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig = ReadoutConfig(),
             positions: torch.Tensor | None = None) -> torch.Tensor:
     """query (C, h, w) unit-norm embedding of the current frame -> (V, h, w) label readout.
@@ -398,8 +362,8 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
         local = (flat - m).clamp_min(0)
         slot = torch.as_tensor(memory.slots, device=flat.device)[local // hw]
         picked = memory.table.index_select(0, torch.where(flat >= m, m + slot * hw + local % hw, flat))
-    else:
-        picked = _pick_rows(_key_rows(memory), flat)
+    else:  # a state made outside a session (training, tests): its keys stacked as the candidates number them
+        picked = torch.cat([memory.long_keys.t(), memory.keys.permute(0, 2, 3, 1).reshape(-1, c)]).float().index_select(0, flat)
     picked = picked.reshape(*rows.shape, c)
     exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
