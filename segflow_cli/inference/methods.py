@@ -99,5 +99,5 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
     raise ArgumentError("method", name, f"unknown flow method; choose one of {', '.join(FLOW_METHODS)}")
 
 
-__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "MASK_THRESHOLD", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
+__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "MASK_THRESHOLD", "MEMORY_EVERY", "MEMORY_FRAMES", "MEMORY_NEAR", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
            "SEGMENT_HELP", "SEGMENT_METHODS", "describe", "get_flow_method"]
