@@ -8,6 +8,9 @@ the flow network still ran slower in bf16 on a CPU with AMX tiles, stop 26); fp1
 refused. One exception, decided by the runner: the frozen memory key encoder runs its
 convolutions in bf16 where ``cpu_bf16_tiles()`` (1.5x faster there, the masks level).
 
+``keep_freed_memory()`` keeps glibc's malloc from handing large freed blocks back to the kernel
+between frames (page faults cost 10-15 % of a frame); the CLI calls it once per command.
+
 ``configure_threads(threads)`` sets torch's intra-op threads: ``threads`` if given, otherwise the
 cores that are free now (the CPUs this process may use minus the load other processes put on
 them), so a busy machine does not get threads that spin against each other. OpenMP's wait policy
@@ -175,6 +178,39 @@ def configure_threads(threads: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+# glibc's malloc returns every large freed block to the kernel (blocks above the mmap threshold are
+# unmapped; a heap top above the trim threshold is trimmed), so the next frame's tensors of the same
+# size start on fresh pages and pay a page fault per 4 KiB: an out-of-place clamp over one 864x480
+# activation took 12 ms against 2 ms with the memory kept (the `propagate` session 171 -> 153 ms a frame,
+# the flow 372 -> 314 ms, benchmarks/RESULTS.md stop 27). Per-frame work allocates the same sizes every
+# frame, so keeping freed memory for reuse costs no more than the peak it already reached.
+_MMAP_THRESHOLD = 1 << 30  # blocks up to 1 GiB come from the heap, which is reused ...
+_TRIM_THRESHOLD = (1 << 31) - 1  # ... and not trimmed below 2 GiB of free top
+_KEPT: list[bool] = []
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's malloc to keep freed memory for reuse (see above); once per process. Returns
+    whether it applied (False off glibc, e.g. macOS or musl, where nothing changes). The CLI calls
+    it; a library user may too. RSS then stays at its peak instead of shrinking between frames."""
+    if not _KEPT:
+        ok = False
+        try:
+            import ctypes
+            import ctypes.util
+
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            mallopt = getattr(libc, "mallopt", None)
+            if mallopt is not None and os.uname().sysname == "Linux":
+                m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+                ok = bool(mallopt(m_mmap_threshold, ctypes.c_int(_MMAP_THRESHOLD))) and bool(
+                    mallopt(m_trim_threshold, ctypes.c_int(_TRIM_THRESHOLD)))
+        except (OSError, AttributeError):
+            ok = False
+        _KEPT.append(ok)
+    return _KEPT[0]
 
 
 # --------------------------------------------------------------------------------- device, precision

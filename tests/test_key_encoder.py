@@ -106,8 +106,10 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
 
     model = load_model("segflow-lite")[0]
     plain, fast = model.key_encoder.folded(), model.key_encoder.folded(bf16_cpu=True)
+    from segflow_cli.ops.fused import ConvClamp
+
     seen = []
-    first_conv = next(m for m in fast.modules() if isinstance(m, nn.Conv2d))
+    first_conv = next(m for m in fast.modules() if isinstance(m, (nn.Conv2d, ConvClamp)))
     first_conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
     image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -119,3 +121,32 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
         monkeypatch.setattr(policy, "_FLAGS", [{"amx_bf16"} if tiles else set()])
         own = create_session(method="propagate", max_size=96, device="cpu")
         assert own.runner.model.key_encoder.bf16_cpu is tiles
+
+
+def test_the_folded_copy_runs_each_convolution_and_its_relu6_as_one_call():
+    """KeyEncoder.folded fuses every conv + ReLU6 pair (ops.fused.ConvClamp: one oneDNN call on the CPU)
+    and leaves no separate ReLU6; the fused op equals convolution then clamp, for plain convolutions
+    and timm's TF "same" padded ones (stride 2, asymmetric), channels-last input included."""
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from timm.layers.conv2d_same import Conv2dSame
+    from timm.layers.padding import pad_same
+
+    from segflow_cli.ops.fused import ConvClamp, fuse_conv_clamp, pad_zeros, same_pads
+    from segflow_cli.weights import load_model
+
+    folded = load_model("segflow-lite")[0].key_encoder.folded()
+    assert sum(isinstance(m, ConvClamp) for m in folded.modules()) >= 20
+    assert not any(isinstance(m, nn.ReLU6) for m in folded.modules())
+    g = torch.Generator().manual_seed(0)
+    for size in ((33, 50), (32, 48)):
+        x = torch.rand(1, 8, *size, generator=g).contiguous(memory_format=torch.channels_last) * 4 - 1
+        for conv in (nn.Conv2d(8, 8, 3, 1, 1, groups=8), nn.Conv2d(8, 16, 1), Conv2dSame(8, 8, 3, 2, groups=8),
+                     Conv2dSame(8, 8, 5, 2, groups=8)):
+            with torch.no_grad():
+                want = conv(x).clamp(0, 6)
+                seq = nn.Sequential(conv, nn.Sequential(nn.Identity(), nn.ReLU6()))
+                assert fuse_conv_clamp(seq) == 1 and isinstance(seq[0], ConvClamp) and isinstance(seq[1], nn.Identity)
+                assert torch.allclose(seq(x), want, atol=1e-5), conv
+        pads = same_pads(size, (3, 3), (2, 2), (1, 1))
+        assert torch.equal(pad_zeros(x, pads), F.pad(x, pads)) and torch.equal(pad_zeros(x, pads), pad_same(x, [3, 3], [2, 2]))

@@ -230,3 +230,25 @@ def test_best_match_over_frames_equals_dense_reference(moving):
     assert torch.allclose(out, _dense_readout(q, mem, pos, cfg), atol=1e-5)
     plain = readout(q, mem, config=dataclasses.replace(cfg, frame_max=False), positions=pos)
     assert (plain - out).abs().max() > 0.05
+
+
+@pytest.mark.parametrize("m", [6480, 1001, 85])
+def test_grouped_top_k_equals_the_plain_top_k(m):
+    """The global readout's top-k through group maxima (memory._topk_grouped) picks the same entries as
+    torch's top-k: M a multiple of the groups, with a remainder that belongs to no group, and a memory
+    too small to group; rows whose best entries crowd into one group, and masked rows, included."""
+    from segflow_cli.models.memory import _MASKED, _topk_grouped
+
+    g = torch.Generator().manual_seed(m)
+    sims = torch.rand(40, m, generator=g) * 2 - 1
+    size = m // 8  # group j holds columns j, j + size, ..., j + 7 size
+    sims[0, [i * size for i in range(8)] + [1, 1 + size]] = 5.0 + torch.arange(10.0)  # row 0: the 10 best in 2 groups
+    sims[1, -(m % 8 or 1):] = 9.0  # row 1: the best in the ungrouped tail
+    sims[2] = _MASKED
+    sims[2, 3] = 0.5
+    val, idx = _topk_grouped(sims, 10)
+    ref = sims.topk(10, dim=1).values
+    assert val.shape == idx.shape == (40, 10)
+    assert torch.equal(torch.gather(sims, 1, idx), val)  # the indices point at the values returned
+    assert torch.equal(val.sort(1, descending=True).values, ref)
+    assert len({tuple(r) for r in idx.sort(1).values.tolist()}) == 40 and all(len(set(r)) == 10 for r in idx.tolist())

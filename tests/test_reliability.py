@@ -116,6 +116,42 @@ def test_threads_follow_the_free_cores(monkeypatch):
     _one_line_error(res, "--threads -2")
 
 
+def test_freed_memory_is_kept_for_the_next_frame_on_glibc():
+    """The CLI's allocator policy: on glibc a large block (a frame's activation) comes from the heap,
+    which keeps it when freed, not from its own mmap, which is unmapped on free and page-faults anew on
+    the next frame. Seen in malloc's own statistics: the mmap'ed bytes do not grow by the block."""
+    import ctypes
+    import platform
+
+    from segflow_cli import policy
+
+    if platform.libc_ver()[0] != "glibc":
+        assert policy.keep_freed_memory() is False
+        return
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                     "keepcost")]
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.mallinfo2.restype = MallInfo2
+    size = 48 << 20  # above glibc's largest automatic mmap threshold (32 MiB): mmap'ed without the policy
+
+    def mmapped_while_held() -> int:
+        before = libc.mallinfo2().hblkhd
+        block = libc.malloc(size)
+        grown = libc.mallinfo2().hblkhd - before
+        libc.free(block)
+        return grown
+
+    assert mmapped_while_held() >= size or policy._KEPT  # without the policy (unless applied earlier)
+    assert policy.keep_freed_memory() is True and policy.keep_freed_memory() is True  # once, idempotent
+    assert mmapped_while_held() == 0
+
+
 def test_free_cores_sample_the_cpus_now_not_the_last_minute(monkeypatch):
     """After a busy minute the load average still says 2 CPUs are taken; the CPUs, watched now, are
     idle: all cores are used. And a job that just started counts although the average has not seen it."""

@@ -85,9 +85,11 @@ def parse_size(text: str, option: str) -> tuple[int, int]:
 
 
 def setup_threads(threads: Optional[int]) -> int:
-    """Apply the threads policy (``--threads``; 0 or None: the cores free now); returns the count."""
-    from ..policy import configure_threads
+    """Apply the threads policy (``--threads``; 0 or None: the cores free now) and the allocator's
+    (policy.keep_freed_memory); returns the thread count."""
+    from ..policy import configure_threads, keep_freed_memory
 
+    keep_freed_memory()
     return configure_threads(threads)
 
 

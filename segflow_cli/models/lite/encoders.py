@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from ...errors import WeightsError
+from ...ops.fused import fuse_conv_clamp
 from .matching import embed
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -125,14 +126,12 @@ class KeyEncoder(nn.Module):
     def train(self, mode: bool = True) -> "KeyEncoder":
         return super().train(False)  # frozen: a parent's train() must not switch batch norm to batch statistics
 
-    bf16_cpu = False  # run the convolutions in bf16 on a CPU (set on inference copies, see folded)
+    bf16_cpu = False  # the convolutions' weights are bf16 (set on inference copies, see folded)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if self.bf16_cpu and image.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                feats = self.trunk(image, upto=16)
+        feats = self.trunk(image, upto=16)  # a bf16 copy casts the image at its first convolution
+        if self.bf16_cpu:
             return embed(feats[1].float(), feats[2].float())  # the key is normalised in fp32
-        feats = self.trunk(image, upto=16)
         return embed(feats[1], feats[2])
 
     def folded(self, *, bf16_cpu: bool = False) -> "KeyEncoder":
@@ -141,12 +140,18 @@ class KeyEncoder(nn.Module):
         costs about 30 % less (84 -> 60 ms at 864x480 on 2 cores, benchmarks/RESULTS.md stop 24). The
         copy's tensors are not the weights file's: inference only, never saved or trained.
 
-        ``bf16_cpu``: on a CPU the copy runs its convolutions in bf16 (the key, a cosine-matched
-        unit vector, is still normalised in fp32): on a CPU with bf16 matrix tiles (Intel AMX) 1.5x
-        faster (74 -> 48 ms at 864x480), the key within 0.999 cosine of fp32's and the DAVIS tuning four
-        level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26). The caller decides (policy.cpu_bf16_tiles)."""
+        Each convolution and the ReLU6 after it then run as one oneDNN call on the CPU (ops.fused: the
+        clamp's separate pass over every activation cost a third of the key; 35 -> 23 ms, bit-identical,
+        stop 27).
+
+        ``bf16_cpu``: the copy keeps its convolutions' weights in bf16 and runs them in bf16 (the key, a
+        cosine-matched unit vector, is still normalised in fp32): on a CPU with bf16 matrix tiles (Intel
+        AMX) 1.5x faster (74 -> 48 ms at 864x480 under autocast), the key within 0.999 cosine of fp32's and
+        the DAVIS tuning four level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26). The caller decides
+        (policy.cpu_bf16_tiles)."""
         out = copy.deepcopy(self)
         _fold_batchnorm(out)
+        fuse_conv_clamp(out, to_bf16=bf16_cpu)
         out.bf16_cpu = bool(bf16_cpu)
         return out
 
