@@ -18,7 +18,8 @@ of every recent frame, shifted by the tile's mean motion, and each query keeps o
 inside its own window. The result equals the dense, window-masked computation whenever each
 pixel's window lies within its tile's patch (always true for uniform motion inside a tile). Windows
 centred in place (no flow: ``propagate``) are exact: each query row of a tile of ``tile`` columns reads
-the (2 radius + 1) rows around it of a band laid out once per memory frame (``local_bands``).
+the (2 radius + 1) rows around it of a band laid out once per memory frame (``local_bands``, cut
+into the blocks the products read: ``local_blocks``).
 
 Everything here is parameter-free and works on one video (no batch dim); training loops over the
 batch. Shapes: C embedding channels, V value channels (K + 1), (h, w) the stride-8 grid.
@@ -226,11 +227,24 @@ def local_bands(key: torch.Tensor, cfg: ReadoutConfig, dtype) -> torch.Tensor:
     return bands
 
 
-def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int, w: int, cfg: ReadoutConfig):
+def local_blocks(key: torch.Tensor, cfg: ReadoutConfig, dtype) -> list[torch.Tensor]:
+    """A recent frame's ``local_bands`` cut into what each block of _ROW_BLOCK query rows reads: for the
+    block at row y0 (ny rows), the band rows [y0, y0 + ny + 2r) as one contiguous (ntx, C + s, (ny + 2r) u)
+    matrix per column tile. Made once when the frame is first read and kept with it: the CPU's batched
+    product copies a strided operand on every call (a block's rows of the whole band are strided), which
+    cost 9 ms a frame at 864x480 when each of the 6 recent frames was cut again every frame (stop 27)."""
+    band = local_bands(key, cfg, dtype)
+    ntx, cb, _, u = band.shape
+    h, r = key.shape[1], cfg.radius
+    return [band[:, :, y0:min(h, y0 + _ROW_BLOCK) + 2 * r].reshape(ntx, cb, -1).contiguous()
+            for y0 in range(0, h, _ROW_BLOCK)]
+
+
+def _unshifted_candidates(query: torch.Tensor, blocks: list[list[torch.Tensor]], h: int, w: int, cfg: ReadoutConfig):
     """``_local_candidates`` when every window is centred on its own cell (no flow: propagate), from
-    the frames' ``local_bands`` -> sims (N, k) and rows (N, k) in the frames' flattened pixels."""
+    the frames' ``local_blocks`` -> sims (N, k) and rows (N, k) in the frames' flattened pixels."""
     c = query.shape[0]
-    t = len(bands)
+    t = len(blocks)
     s, r, k = cfg.tile, cfg.radius, cfg.topk
     u, win = s + 2 * r, 2 * r + 1
     wq = -(-w // s) * s
@@ -240,16 +254,15 @@ def _unshifted_candidates(query: torch.Tensor, bands: list[torch.Tensor], h: int
     onehot = torch.eye(s, dtype=query.dtype, device=dev).expand(ntx, h, s, s)
     qt = torch.cat([qt, onehot], -1).contiguous()  # (j, y, q, C + s): the one-hot picks the window's bias
     sims = query.new_empty(t, ntx, h, s, win * u)
-    for f, band in enumerate(bands):
-        cb = band.shape[1]
+    for f, frame_blocks in enumerate(blocks):
         # A block of query rows times every band row any of them reads, as one large product per column
         # tile (wasting (2r + Y) / (2r + 1) of it), then each query row's own 2r + 1 rows copied out of the
         # product's diagonal band. Per-row products (8 queries each) ran 4-5x slower on the CPU's matrix
         # units than these 16-row blocks (benchmarks/RESULTS.md, stop 25); the sums are the same.
-        for y0 in range(0, h, _ROW_BLOCK):
+        for y0, block in zip(range(0, h, _ROW_BLOCK), frame_blocks):
             ny = min(h, y0 + _ROW_BLOCK) - y0
-            span = (ny + 2 * r) * u
-            prod = torch.bmm(qt[:, y0:y0 + ny].reshape(ntx, ny * s, cb), band[:, :, y0:y0 + ny + 2 * r].reshape(ntx, cb, span))
+            cb, span = block.shape[1:]
+            prod = torch.bmm(qt[:, y0:y0 + ny].reshape(ntx, ny * s, cb), block)
             sims[f, :, y0:y0 + ny].copy_(prod.as_strided((ntx, ny, s, win * u), (prod.stride(0), s * span + u, span, 1)))
     if cfg.frame_max:  # each window cell's best match over the frames, then one top-k
         # amax, then the frame of each kept cell only: max with indices over the frames ran 10x slower.
@@ -283,13 +296,13 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     tiles = nty * ntx
     dev = query.device
     if caches is not None and len(caches) == t and bool((positions == identity_positions(h, w, device=dev)).all()):
-        name = ("row_bands", s, r, query.dtype)
-        bands = []
+        name = ("row_blocks", s, r, query.dtype, _ROW_BLOCK)
+        blocks = []
         for f, cache in enumerate(caches):
             if name not in cache:
-                cache[name] = local_bands(keys[f], cfg, query.dtype)
-            bands.append(cache[name])
-        return _unshifted_candidates(query, bands, h, w, cfg)
+                cache[name] = local_blocks(keys[f], cfg, query.dtype)
+            blocks.append(cache[name])
+        return _unshifted_candidates(query, blocks, h, w, cfg)
 
     # Queries by tile: (L, s*s, C); their own (x, y) and window centres per recent frame.
     qp = F.pad(query, (0, wq - w, 0, hq - h))
