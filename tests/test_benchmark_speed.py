@@ -26,7 +26,7 @@ def test_measure_speed_rows_with_the_shipped_network():
     assert [(r["task"], r["method"]) for r in rows] == [
         ("flow", "segflow"), ("flow", "dis (OpenCV, cpu)"), ("segmentation", "segflow"),
         ("segmentation", "segflow + flow output (what segment computes)"), ("segmentation", "segflow --no-memory"), ("segmentation", "propagate"), ("segmentation", "propagate + flow output"),
-        ("segment end to end", "propagate"), ("segment end to end", "propagate --no-flow"),
+        ("segment end to end", "propagate"), ("segment end to end", "propagate --flow"),
         ("segmentation", "dis-warp (cpu)")]
     assert all(r["fps"] > 0 for r in rows)
     assert rows[0]["peak_mib"] > 0 and rows[0]["device"] == "cpu"

@@ -52,7 +52,7 @@ def _probe(path):
 @pytest.fixture(scope="module")
 def run_all(clip, tmp_path_factory):
     out = tmp_path_factory.mktemp("all") / "out"
-    res = _segment(clip, out, "--start", "2", *ALL)
+    res = _segment(clip, out, "--start", "2", "--flow", *ALL)
     assert res.exit_code == 0, res.output
     return out
 
@@ -203,7 +203,7 @@ def test_interrupted_run_leaves_no_json_or_video(monkeypatch, clip, tmp_path):
     monkeypatch.setattr(outputs.OutputWriter, "write", original)
     res = _segment(clip, out, "--overwrite", "--format", "coco")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["flow.mp4", "masks.json", "overlay.mp4"]
+    assert sorted(p.name for p in out.iterdir()) == ["masks.json", "overlay.mp4"]  # flow.mp4 only with --flow
 
 
 def test_prores_4444_when_ffmpeg_has_no_vp9(monkeypatch, tmp_path):

@@ -81,7 +81,7 @@ def long_clip(tmp_path_factory, frames):
 def first_run(tmp_path_factory):
     """One complete run of the shipped network on the example clip."""
     out = tmp_path_factory.mktemp("first") / "out"
-    res = _segment(out)
+    res = _segment(out, "--flow")
     assert res.exit_code == 0, res.output
     return out, res
 
@@ -430,7 +430,7 @@ def test_resume_continues_an_interrupted_run(monkeypatch, tmp_path):
     .partial, and the masks after the resume point close to an uninterrupted run's."""
     from segflow_cli.io import read_mask
 
-    fmt = ["--format", "png", "--format", "rgba", "--max-size", "256"]  # a grid fine enough to rebuild from masks
+    fmt = ["--format", "png", "--format", "rgba", "--max-size", "256", "--flow"]  # a grid fine enough to rebuild from masks
     full = tmp_path / "full"
     assert _segment(full, *fmt).exit_code == 0
     out = tmp_path / "out"

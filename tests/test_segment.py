@@ -38,7 +38,7 @@ def _segment(d, out, *extra):
 
 def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
     d, scene = clip
-    res = _segment(d, tmp_path / "out", "--save-flow", "--alpha")
+    res = _segment(d, tmp_path / "out", "--flow", "--save-flow", "--alpha")
     assert res.exit_code == 0, res.output
     masks = sorted((tmp_path / "out" / "masks").glob("*.png"))
     assert [m.name for m in masks] == [f"{i:05d}.png" for i in range(6)]
@@ -52,20 +52,21 @@ def test_outputs_have_count_size_fps_and_palette(clip, tmp_path):
     assert len(list((tmp_path / "out" / "flow").glob("*.flo"))) == 5
 
 
-def test_no_flow_skips_the_flow_video_and_keeps_the_masks(clip, tmp_path):
-    """--no-flow: the default method's masks do not depend on the flow, so they equal a full run's."""
+def test_flow_video_is_asked_for_and_the_masks_do_not_depend_on_it(clip, tmp_path):
+    """By default no flow.mp4 (the default method's masks need no flow, so none is computed); --flow
+    writes it, with the same masks; --save-flow alone writes the .flo files without the video."""
     d, _ = clip
-    assert _segment(d, tmp_path / "full").exit_code == 0
-    res = _segment(d, tmp_path / "fast", "--no-flow")
+    res = _segment(d, tmp_path / "fast")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "fast" / "overlay.mp4").exists() and not (tmp_path / "fast" / "flow.mp4").exists()
+    assert _segment(d, tmp_path / "full", "--flow").exit_code == 0
+    assert sum(1 for _ in open_frames(tmp_path / "full" / "flow.mp4")) == 6
     for i in range(6):
         name = f"{i:05d}.png"
         assert np.array_equal(read_mask(tmp_path / "fast" / "masks" / name), read_mask(tmp_path / "full" / "masks" / name))
-    res = _segment(d, tmp_path / "both", "--no-flow", "--save-flow")
-    lines = [l for l in res.output.strip().splitlines() if l.strip()]
-    assert res.exit_code != 0 and len(lines) == 1 and "--no-flow" in lines[0] and "--save-flow" in lines[0], res.output
-    assert not (tmp_path / "both").exists()
+    res = _segment(d, tmp_path / "flo", "--save-flow")
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "flo" / "flow").glob("*.flo"))) == 5 and not (tmp_path / "flo" / "flow.mp4").exists()
 
 
 def test_session_and_cli_give_identical_masks(clip, tmp_path):

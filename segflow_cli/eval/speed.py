@@ -112,7 +112,7 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
                      "peak_mib": _peak_mib(dev)})
     from ..inference.methods import SEGMENT_DEFAULT
 
-    for label, flow_video in ((SEGMENT_DEFAULT, True), (f"{SEGMENT_DEFAULT} --no-flow", False)):
+    for label, flow_video in ((SEGMENT_DEFAULT, False), (f"{SEGMENT_DEFAULT} --flow", True)):
         fps = _time_segment(clip, mask, device=device, precision=precision, max_size=max_size, flow_video=flow_video,
                             **net)
         rows.append({"task": "segment end to end", "method": label, "fps": fps, "peak_mib": _peak_mib(dev)})
@@ -125,8 +125,8 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
 
 
 def _time_segment(clip, mask, **kw) -> float:
-    """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4 and flow.mp4 unless
-    ``flow_video=False``, i.e. `--no-flow`) on the clip written as an mp4, as `segflow segment` measures
+    """Frames/s of the whole `segment` job (decode, network, masks, overlay.mp4, and flow.mp4 with
+    ``flow_video``, i.e. `--flow`) on the clip written as an mp4, as `segflow segment` measures
     it (start-up excluded; its unrounded figure, not the summary's one decimal)."""
     import tempfile
     from pathlib import Path

@@ -10,8 +10,8 @@ Per frame (NNNNN is the input frame number), as ``formats`` asks:
   frames that follow a hard scene cut in ``info.scene_cuts``;
 * ``objects``: OUT/objects/<id>/NNNNN.png, one binary (0/255) mask folder per object id.
 
-Always: OUT/overlay.mp4 (masks over the video) and OUT/flow.mp4 (colour wheel, one normalisation for
-the whole video); optionally OUT/flow/NNNNN.flo and OUT/alpha.mp4 (grey foreground matte). Videos are
+Always: OUT/overlay.mp4 (masks over the video); with flow_video OUT/flow.mp4 (colour wheel, one
+normalisation for the whole video); optionally OUT/flow/NNNNN.flo and OUT/alpha.mp4 (grey foreground matte). Videos are
 written to temporary files and renamed, and masks.json is written, only on a clean close, so an
 interrupted run leaves only complete files.
 """

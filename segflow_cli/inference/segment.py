@@ -156,7 +156,7 @@ def _resume_plan(out: Path, run: dict) -> tuple[dict | None, int]:
             raise ArgumentError(k, run[k], f"the interrupted run in {out} used {before[k]!r}",
                                 fix="resume with the same options, or start over with overwrite=True",
                                 cli_fix="resume with the same options, or start over with --overwrite",
-                                flag={"formats": "--format", "video": "VIDEO", "flow_video": "--no-flow",
+                                flag={"formats": "--format", "video": "VIDEO", "flow_video": "--flow",
                                       "edge_radius": "--edge-radius", "edge_eps": "--edge-eps",
                                       "threshold": "--threshold"}.get(k))
     if "png" not in run["formats"]:
@@ -330,21 +330,23 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
                   overwrite: bool = False, queue_frames: int = _QUEUE_FRAMES, memory: bool = True,
                   memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY,
                   memory_near: int = MEMORY_NEAR, boxes=None, formats=None, points=None, resume: bool = False,
-                  flow_video: bool = True, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS,
+                  flow_video: bool = False, edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS,
                   threshold: float = MASK_THRESHOLD, stats: dict | None = None) -> str:
     """Segment ``video`` from the first-frame ``mask_path`` (or ``points`` [(x, y)], a click inside each
     object, see prompts.mask_from_points, or ``boxes`` [(x0, y0, x1, y1)], one object
     each, turned into a mask by GrabCut); writes into ``out`` the ``formats`` asked for (default
-    ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4/flow.mp4; returns a one-line summary.
-    ``flow_video=False``: no flow.mp4, and the default ``propagate`` then computes no flow at all
-    (the masks do not need it; about a third of its time a frame). ``edge_radius``, ``edge_eps``: the
+    ``("png",)``; see ``outputs.FORMATS``) besides overlay.mp4; returns a one-line summary.
+    ``flow_video``: also write flow.mp4 (the joint network's flow to the previous frame); off by default:
+    the default ``propagate`` then computes no flow at all (its masks do not need it) and runs about 4x
+    faster end to end (benchmarks/RESULTS.md, stop 27). ``save_flow``: write flow/NNNNN.flo (computes the
+    flow whether or not flow.mp4 is written). ``edge_radius``, ``edge_eps``: the
     readout's edge refinement (VideoSession; radius 0: off); ``threshold``: the shown masks' decision
     (VideoSession; 0.5: the plain argmax). ``stats``: a dict the run fills with
     ``frames``, ``seconds`` and ``fps`` unrounded (the summary's figures are rounded for reading).
 
     ``resume``: continue the interrupted run in ``out`` (its ``.partial`` record, same options): its
     masks are kept, the memory is rebuilt from the last of them, the videos and masks.json are made
-    again over all frames (the flow of the earlier frames is computed again for flow.mp4), and
+    again over all frames (with flow_video, the flow of the earlier frames is computed again for flow.mp4), and
     prediction goes on from the first frame it did not write.
 
     Raises SegflowError (ArgumentError naming the argument) for bad inputs before anything is
@@ -355,9 +357,6 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
 
     check_max_size(max_size)
     formats = check_formats(formats)
-    if save_flow and not flow_video:
-        raise SegflowError("save_flow writes the flow that flow_video=False skips: give one of them",
-                           cli="--save-flow writes the flow that --no-flow skips: give one of them")
     if resume and overwrite:
         raise SegflowError("resume continues the run in out and overwrite replaces it: give one of them",
                            cli="--resume continues the run in --out and --overwrite replaces it: give one of them")
@@ -370,7 +369,7 @@ def segment_video(video, mask_path, out, *, start: int = 0, method: str = SEGMEN
     session_kw = dict(method=method, weights=weights, device=device, precision=precision, max_size=max_size,
                       finetune_steps=finetune_steps, model=model, memory=memory, memory_frames=memory_frames,
                       memory_every=memory_every, memory_near=memory_near,
-                      compute_flow=flow_video, edge_radius=edge_radius, edge_eps=edge_eps, threshold=threshold)
+                      compute_flow=flow_video or save_flow, edge_radius=edge_radius, edge_eps=edge_eps, threshold=threshold)
     done, resumed = (None, 0)
     if resume:
         done, resumed = _resume_plan(Path(out), run)
