@@ -25,7 +25,7 @@ def test_measure_speed_rows_with_the_shipped_network():
     rows = measure_speed(width=96, height=64, frames=4, device="cpu", max_size=96)
     assert [(r["task"], r["method"]) for r in rows] == [
         ("flow", "segflow"), ("flow", "dis (OpenCV, cpu)"), ("segmentation", "segflow"),
-        ("segmentation", "segflow + flow output (what segment computes)"), ("segmentation", "segflow --no-memory"), ("segmentation", "propagate"), ("segmentation", "propagate + flow output"),
+        ("segmentation", "segflow + flow output (segment --method segflow --flow)"), ("segmentation", "segflow --no-memory"), ("segmentation", "propagate"), ("segmentation", "propagate + flow output"),
         ("segment end to end", "propagate"), ("segment end to end", "propagate --flow"),
         ("segmentation", "dis-warp (cpu)")]
     assert all(r["fps"] > 0 for r in rows)

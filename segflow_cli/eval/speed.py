@@ -102,7 +102,7 @@ def measure_speed(*, width: int, height: int, frames: int, device: str = "auto",
     rows.append({"task": "flow", "method": "segflow", "fps": _time_pairs(estimator, clip, dev), "peak_mib": _peak_mib(dev)})
     rows.append({"task": "flow", "method": "dis (OpenCV, cpu)", "fps": _time_pairs(dis_flow, clip, None),
                  "peak_mib": None})
-    for label, kw in (("segflow", {}), ("segflow + flow output (what segment computes)", {"compute_flow": True}),
+    for label, kw in (("segflow", {}), ("segflow + flow output (segment --method segflow --flow)", {"compute_flow": True}),
                       ("segflow --no-memory", {"memory": False}), ("propagate", {"method": "propagate"}),
                       ("propagate + flow output", {"method": "propagate", "compute_flow": True})):
         session = create_session(**{"method": "segflow", "compute_flow": False, **kw}, device=device, precision=precision,
