@@ -148,5 +148,7 @@ def test_the_folded_copy_runs_each_convolution_and_its_relu6_as_one_call():
                 seq = nn.Sequential(conv, nn.Sequential(nn.Identity(), nn.ReLU6()))
                 assert fuse_conv_clamp(seq) == 1 and isinstance(seq[0], ConvClamp) and isinstance(seq[1], nn.Identity)
                 assert torch.allclose(seq(x), want, atol=1e-5), conv
+                seq[0].fused = False  # elsewhere (CUDA, no oneDNN): convolution then clamp, the same result
+                assert torch.allclose(seq(x), want, atol=1e-5), conv
         pads = same_pads(size, (3, 3), (2, 2), (1, 1))
         assert torch.equal(pad_zeros(x, pads), F.pad(x, pads)) and torch.equal(pad_zeros(x, pads), pad_same(x, [3, 3], [2, 2]))
