@@ -482,6 +482,23 @@ def test_more_near_frames_than_memory_frames_is_a_one_line_error(tmp_path):
         create_session(method="dis-warp", memory_frames=3, memory_near=4)
 
 
+def test_options_the_default_method_cannot_use_name_the_method_flag(tmp_path):
+    """--finetune-steps and --no-memory belong to --method segflow: with the default (propagate) each is a
+    one-line error in flag words that says to add --method segflow, exit 2, nothing written; the
+    library says the same in argument words."""
+    from segflow_cli.errors import SegflowError
+    from segflow_cli.inference import create_session
+
+    for flag, needle in ((["--finetune-steps", "2"], "--finetune-steps"), (["--no-memory"], "--no-memory")):
+        out = tmp_path / flag[0].strip("-")
+        res = _segment(out, *flag)
+        assert res.exit_code == 2, res.output
+        _one_line_error(res, needle, "add --method segflow")
+        assert _nothing_in(out)
+    with pytest.raises(SegflowError, match="memory=False leaves method propagate"):
+        create_session(method="propagate", memory=False)
+
+
 def test_threshold_outside_zero_one_is_a_one_line_error_and_shows_more_below_half(tmp_path):
     """--threshold must lie in (0, 1): a one-line error, exit 2, nothing written; the library names
     the argument. In range it decides the shown masks only: the same video at 0.2 shows more object

@@ -85,9 +85,18 @@ class VideoSession:
         self.memory_power = float(memory_power)
         self.use_memory = bool(memory) and method != "dis-warp" and runner is not None and runner.supports_memory
         if method == "propagate" and finetune_steps:
-            raise SegflowError("finetune_steps trains the decoder, which method propagate does not use; use method segflow")
+            raise SegflowError("finetune_steps trains the decoder, which method propagate does not use; use method segflow",
+                               cli="--finetune-steps trains the decoder, which --method propagate (the default) does not use; "
+                                   "add --method segflow")
+        if method == "propagate" and not memory:
+            raise SegflowError("memory=False leaves method propagate (the memory readout) nothing to read; use method "
+                               "segflow for the network without its memory",
+                               cli="--no-memory leaves --method propagate (the default: the memory readout) nothing to read; "
+                                   "add --method segflow for the network without its memory")
         if method == "propagate" and not self.use_memory:
-            raise SegflowError("method propagate needs a network with a memory embedding (segflow-lite weights)")
+            raise SegflowError("method propagate needs a network with a memory embedding (segflow-lite weights)",
+                               cli="--method propagate needs weights with a memory embedding; give --weights segflow-lite "
+                                   "or --method segflow")
         self.memory_frames, self.memory_every, self.memory_near = int(memory_frames), int(memory_every), int(memory_near)
         if not 0.0 <= readout_weight <= 1.0:
             raise SegflowError(f"readout_weight={readout_weight}: must lie in [0, 1]")
