@@ -101,8 +101,9 @@ def test_image_read_write_conversions(tmp_path):
     write_image(tmp_path / "16.png", rgb.astype(np.uint16) * 257)
     np.testing.assert_array_equal(read_image(tmp_path / "16.png"), rgb)  # 16-bit scaled, not clipped
     (tmp_path / "x.png").write_text("not an image")
-    with pytest.raises(FormatError):
+    with pytest.raises(FormatError, match="x.png is not an image") as err:
         read_image(tmp_path / "x.png")
+    assert "BytesIO" not in str(err.value)  # the file's name, not Pillow's in-memory buffer
     with pytest.raises(SegflowError, match="nope.png"):
         read_image(tmp_path / "nope.png")
 

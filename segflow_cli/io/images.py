@@ -41,7 +41,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as im:
             return np.asarray(ImageOps.exif_transpose(im).convert("RGB")).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as err:
+    except UnidentifiedImageError:  # its message names the in-memory buffer, not the file: nothing to add
+        raise FormatError(f"{name} is not an image OpenCV or Pillow can read; "
+                          "give a png/jpg/bmp/tif/webp file") from None
+    except (OSError, ValueError) as err:  # e.g. a truncated file: Pillow says what is wrong
         raise FormatError(f"{name} is not an image OpenCV or Pillow can read ({err}); "
                           "give a png/jpg/bmp/tif/webp file") from None
 
