@@ -118,11 +118,26 @@ def info_command(
 
 
 def _summary(real: dict) -> str:
-    """'DAVIS J&F propagate 68.6, dis-warp 43.7; flow EPE 5.19 (dis 5.21)' from a card's real-data block."""
+    """'DAVIS J&F (stop 27) propagate (default) 82.3, segflow 81.8; flow EPE 4.46 (dis 5.21)' from a card's
+    real-data block: its latest DAVIS runs only (the card keeps every earlier one, labelled by stop or
+    "history", for the record; all of them in one cell were unreadable)."""
+    import re
+
     parts = []
-    davis = {k: v for k, v in real.get("davis2016_shared_8_sequences", {}).items() if isinstance(v, dict) and "J&F-Mean" in v}
-    if davis:  # every method the card measured, the default first
-        parts.append("DAVIS J&F " + ", ".join(f"{k} {100 * v['J&F-Mean']:.1f}" for k, v in davis.items()))
+    davis = {k: v for k, v in real.get("davis2016_shared_8_sequences", {}).items()
+             if isinstance(v, dict) and "J&F-Mean" in v and not k.startswith("history")}
+    stops = {k: int(m.group(1)) for k in davis if (m := re.search(r"stop (\d+)", k))}
+    if stops:  # the latest stop's runs
+        latest = max(stops.values())
+        davis = {k: v for k, v in davis.items() if stops.get(k) == latest}
+
+    def label(key: str) -> str:
+        name, _, rest = key.partition(" (")
+        return f"{name} (default)" if rest.startswith("default") else name
+
+    if davis:
+        when = f" (stop {latest})" if stops else ""
+        parts.append(f"DAVIS J&F{when} " + ", ".join(f"{label(k)} {100 * v['J&F-Mean']:.1f}" for k, v in davis.items()))
     flow = real.get("flow_shared_pairs", {})
     if "segflow" in flow:
         extra = ", ".join(f"{k} {v['EPE']:.2f}" for k, v in flow.items() if k not in ("segflow", "command"))
