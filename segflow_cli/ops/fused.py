@@ -28,7 +28,9 @@ def _fused_available() -> bool:
 
 def same_pads(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
               dilation: tuple[int, int]) -> tuple[int, int, int, int]:
-    """TensorFlow's "same" padding (left, right, top, bottom) of an (h, w) input, as timm's pad_same."""
+    """TensorFlow's "same" padding (left, right, top, bottom) of an (h, w) input, as timm's pad_same (its
+    get_same_padding's sizes; written here because ops imports torch only; the test checks it against
+    timm's)."""
     pads = []
     for n, k, s, d in zip(size, kernel, stride, dilation):
         total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
