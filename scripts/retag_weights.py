@@ -1,11 +1,12 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
 (LiteConfig.flow_gate), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
-(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows); tensors untouched.
+(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows), or without their learnt flow gate
+(LiteConfig.flow_gate_net); tensors untouched.
 
     python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
-        [--flow-gate 2] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
+        [--flow-gate 2] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
 
-Every tensor is kept bit for bit; only the config fields given change (``flow_init`` is what the weights
+Every tensor is kept bit for bit (--flow-gate-net 0 drops the learnt gate's); only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
 shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
 refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
@@ -28,6 +29,8 @@ def main(argv=None) -> None:
     p.add_argument("dst")
     p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine"))
     p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
+    p.add_argument("--flow-gate-net", default=None, type=int, choices=(0, 1),
+                   help="0: drop the learnt flow gate (its tensors; scripts/train_flow_gate.py adds one)")
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
@@ -35,12 +38,13 @@ def main(argv=None) -> None:
                    help="0: the segflow method reads the recent frames in windows centred in place, not moved by its flow")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
-    fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate, "memory_gate_focus": args.memory_gate_focus,
+    fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate,
+              "flow_gate_net": None if args.flow_gate_net is None else bool(args.flow_gate_net), "memory_gate_focus": args.memory_gate_focus,
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
               "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
-        p.error("give at least one of --flow-init, --flow-gate, --memory-gate-focus, --memory-frame-max, "
+        p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --memory-gate-focus, --memory-frame-max, "
                 "--memory-flow-windows")
     if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus")):
         p.error("--flow-gate and --memory-gate-focus must be >= 0")
@@ -48,6 +52,10 @@ def main(argv=None) -> None:
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")
     model = w.load()
+    if changes.get("flow_gate_net") and getattr(model, "flow_gate_net", None) is None:
+        raise SystemExit(f"{args.src} has no learnt flow gate to keep; train one with scripts/train_flow_gate.py")
+    if changes.get("flow_gate_net") is False:
+        model.flow_gate_net = None  # its tensors go with it; every other one is kept
     model.config = dataclasses.replace(model.config, **changes)
     digest = save_derived(model, Path(args.dst), parent=w, note=args.note)
     print(f"wrote {args.dst} (sha256 {digest[:12]}...)")

@@ -63,3 +63,27 @@ def seg_training():
         return model, opt, steps
 
     return make
+
+
+@pytest.fixture
+def build_from_init(tmp_path, monkeypatch):
+    """build_from_init(seed=..., **config) -> (init network, the training loop's network built with
+    --init from it): a small untrained segflow-lite (no ImageNet trunk) saved as fp32 weights."""
+    import torch
+
+    import segflow_cli.models as models
+    from segflow_cli.models import segflow_lite
+    from segflow_cli.train import TrainConfig
+    from segflow_cli.train.loop import build
+    from segflow_cli.weights import save_weights
+
+    monkeypatch.setattr(models, "segflow_lite", lambda **kw: segflow_lite(trunk_pretrained=False, **kw))
+
+    def make(seed: int = 1, **config):
+        torch.manual_seed(seed)
+        init = segflow_lite(trunk_pretrained=False, **config)
+        path = tmp_path / f"init{seed}.safetensors"
+        save_weights(init, path, half=False)
+        return init, build(TrainConfig(out=tmp_path / "run", init=str(path)))
+
+    return make

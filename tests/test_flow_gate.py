@@ -47,12 +47,12 @@ def _retag(src: Path, dst: Path, *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def estimators(tmp_path_factory):
-    """The shipped network's flow with its gate, and the same tensors with the gate off."""
+    """The shipped network's flow with its gates, and the same tensors with both gates off."""
     from segflow_cli.inference import load_flow_estimator
 
     shipped = get_weights("segflow-lite")
     off = tmp_path_factory.mktemp("gate") / "off.safetensors"
-    _retag(shipped.file, off, "--flow-gate", "0")
+    _retag(shipped.file, off, "--flow-gate", "0", "--flow-gate-net", "0")
     return load_flow_estimator(weights="segflow-lite", device="cpu"), load_flow_estimator(weights=str(off), device="cpu")
 
 
@@ -96,3 +96,71 @@ def test_cards_before_the_gate_load_without_it(tmp_path):
     assert w.model_config() == dataclasses.replace(shipped.model_config(), flow_gate=0.0)
     ours, theirs = w.state_dict(), shipped.state_dict()
     assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+# The learnt gate (LiteConfig.flow_gate_net, models/lite/flow_gate.py; scripts/train_flow_gate.py).
+
+TRAIN_GATE = Path(segflow_cli.__file__).parents[1] / "scripts" / "train_flow_gate.py"
+
+
+def test_learnt_gate_shapes_and_range():
+    from segflow_cli.models.lite.flow_gate import FEATURES, LearntGate, gate_features
+
+    torch.manual_seed(0)
+    im1, im2 = torch.rand(2, 3, 37, 53), torch.rand(2, 3, 37, 53)
+    init, corr = torch.randn(2, 2, 37, 53), torch.randn(2, 2, 37, 53)
+    assert gate_features(im1, im2, init, corr).shape == (2, FEATURES, 19, 27)  # half resolution
+    with torch.no_grad():
+        g = LearntGate()(im1, im2, init, corr)
+    assert g.shape == (2, 1, 37, 53) and float(g.min()) >= 0.0 and float(g.max()) <= 1.0
+
+
+def test_cards_before_the_learnt_gate_load_without_it_and_retag_drops_it(tmp_path):
+    old = LiteConfig.from_dict({k: v for k, v in LiteConfig().to_dict().items() if k != "flow_gate_net"})
+    assert old.flow_gate_net is False and LiteConfig().flow_gate_net is False
+    from segflow_cli.models import segflow_lite
+
+    assert segflow_lite(trunk_pretrained=False).flow_gate_net is None
+    shipped = get_weights("segflow-lite")
+    keys = shipped.state_dict().keys()
+    if not shipped.model_config().flow_gate_net:
+        pytest.fail("the shipped weights carry no learnt flow gate (stop 28)")
+    assert any(k.startswith("flow_gate_net.") for k in keys)
+    out = tmp_path / "no_net.safetensors"
+    _retag(shipped.file, out, "--flow-gate-net", "0")
+    w = get_weights(str(out))
+    assert w.model_config() == dataclasses.replace(shipped.model_config(), flow_gate_net=False)
+    ours, theirs = w.state_dict(), shipped.state_dict()
+    assert set(theirs) - set(ours) == {k for k in theirs if k.startswith("flow_gate_net.")}
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert w.load().flow_gate_net is None
+
+
+def test_train_flow_gate_script_adds_a_trained_gate_and_keeps_every_other_tensor(tmp_path):
+    """The recipe end to end on a tiny budget: photos from a folder, generated pairs, a few steps."""
+    import cv2
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        small = rng.integers(0, 256, (6, 8, 3)).astype(np.uint8)
+        cv2.imwrite(str(photos / f"p{i}.png"), cv2.resize(small, (400, 300), interpolation=cv2.INTER_CUBIC))
+    base = tmp_path / "base.safetensors"
+    _retag(get_weights("segflow-lite").file, base, "--flow-gate-net", "0")
+    spec = importlib.util.spec_from_file_location("train_flow_gate", TRAIN_GATE)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "gated.safetensors"
+    script.main([str(base), str(out), "--steps", "3", "--gen-pairs", "2", "--photo-pairs", "2", "--big-pairs", "1",
+                 "--val-pairs", "1", "--val-big-pairs", "1", "--photos", str(photos), "--threads", "1"])
+    w = get_weights(str(out))
+    assert w.model_config().flow_gate_net and "learnt flow gate" in w.card["note"]
+    ours, theirs = w.state_dict(), get_weights(str(base)).state_dict()
+    assert {k for k in ours if k not in theirs} == {k for k in ours if k.startswith("flow_gate_net.")} != set()
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+
+
+def test_init_from_gated_weights_trains_a_gated_network(build_from_init):
+    gated, net = build_from_init(seed=2, flow_gate_net=True)
+    assert net.config.flow_gate_net and torch.equal(net.flow_gate_net.net[0].weight, gated.flow_gate_net.net[0].weight)

@@ -102,20 +102,13 @@ def test_cards_without_the_field_describe_nets_without_matching(model):
     assert model.seg_decoder.match_gain is not None  # part of the decoder, so the seg phase trains it
 
 
-def test_init_from_weights_without_matching(tmp_path, monkeypatch):
+def test_init_from_weights_without_matching(tmp_path, build_from_init):
     """--init from weights that predate matching keeps their tensors and adds fresh matching layers."""
     from segflow_cli.train import TrainConfig
     from segflow_cli.train.loop import build
     from segflow_cli.weights import save_weights
 
-    import segflow_cli.models as models
-
-    monkeypatch.setattr(models, "segflow_lite", lambda **kw: segflow_lite(trunk_pretrained=False, **kw))
-    torch.manual_seed(1)
-    old = segflow_lite(trunk_pretrained=False, reference_matching=False)
-    path = tmp_path / "old.safetensors"
-    save_weights(old, path, half=False)
-    net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
+    old, net = build_from_init(seed=1, reference_matching=False)
     assert torch.equal(net.seg_decoder.head[0][0].weight, old.seg_decoder.head[0][0].weight)
     assert all(c.weight.abs().sum() == 0 for c in net.seg_decoder.match_enc.values())
     assert net.seg_decoder.match_gain.item() == 0.0

@@ -39,6 +39,8 @@ def build(cfg: TrainConfig):
         from ..weights import load_model
 
         init, _, _ = load_model(cfg.init)
+        if getattr(init, "flow_gate_net", None) is not None and getattr(model, "flow_gate_net", 1) is None:
+            model = segflow_lite(flow_gate_net=True)  # the init's learnt gate too
         # Layers the init weights predate (e.g. the matching encoder; the key encoder, which stays
         # ImageNet's) keep their fresh initialisation;
         # anything else that does not fit is an error.
@@ -66,7 +68,7 @@ def build(cfg: TrainConfig):
 
 
 # Config fields a run from --init takes from the init (how its tensors are read), not from today's defaults.
-INIT_KEEPS = ("flow_init", "flow_gate", "memory_gate_focus", "memory_frame_max", "memory_flow_windows")
+INIT_KEEPS = ("flow_init", "flow_gate", "flow_gate_net", "memory_gate_focus", "memory_frame_max", "memory_flow_windows")
 
 
 def make_optimizer(model, cfg: TrainConfig):

@@ -22,6 +22,9 @@ class LiteConfig:
         min(1, e / flow_gate) with e the warm start's local colour error in 0-255 levels, so it cannot
         move a flow the frames already agree with (zero motion, a translation DIS gets right);
         0: off (cards written before the field).
+    flow_gate_net: a learnt confidence (flow_gate.LearntGate) multiplies that gate: it also sees the corrected
+        flow's colour error, the texture and the correction's size; False: none (new networks, and cards
+        written before the field).
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
     reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
         reference memory is given.
@@ -64,6 +67,7 @@ class LiteConfig:
     fusion_strides: tuple[int, ...] = (8, 16)
     flow_init: Literal["none", "dis", "dis-fine"] = "dis"
     flow_gate: float = 2.0
+    flow_gate_net: bool = False
     prior_gain: float = 4.0
     reference_matching: bool = True
     match_topk: int = 5

@@ -17,6 +17,7 @@ from ..types import SegFlowOutput, check_inputs
 from .config import LiteConfig
 from .encoders import FlowPyramid, KeyEncoder, LiteTrunk
 from .flow_branch import PyramidFlowDecoder, residual_gate
+from .flow_gate import LearntGate
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
 from .seg_branch import SegDecoder
@@ -64,6 +65,7 @@ class SegFlowLite(nn.Module):
             feat_channels=dict(zip(pyramid_strides, config.flow_channels)), strides=self.flow_strides,
             corr_radius=config.corr_radius, fusion_strides=config.fusion_strides, fusion_channels=config.fusion_channels,
         )
+        self.flow_gate_net = LearntGate() if config.flow_gate_net else None
         self.seg_decoder = SegDecoder(
             trunk_channels=trunk_ch, fusion_strides=config.fusion_strides,
             fusion_channels=config.fusion_channels, width=config.decoder_channels,
@@ -113,8 +115,14 @@ class SegFlowLite(nn.Module):
         flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
         if init is not None:
+            gate = None
             if self.config.flow_gate > 0:  # the correction passes only where the warm start fails (config.flow_gate)
-                flow = flow * residual_gate(im1, im2, init, scale=self.config.flow_gate)
+                gate = residual_gate(im1, im2, init, scale=self.config.flow_gate)
+            if self.flow_gate_net is not None:  # and, learnt, only where it is likely to help (config.flow_gate_net)
+                learnt = self.flow_gate_net(im1, im2, init, flow)
+                gate = learnt if gate is None else gate * learnt
+            if gate is not None:
+                flow = flow * gate
             flow = init + flow
         if self.key_encoder is None:
             key = embed(trunk[8], trunk[16])
