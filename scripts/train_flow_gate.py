@@ -74,6 +74,7 @@ def main(argv=None) -> None:
     import torch
 
     from segflow_cli.data import SceneConfig, generate_scene
+    from segflow_cli.errors import SegflowError
     from segflow_cli.eval.photo_pairs import DEFAULT_PHOTOS, PhotoPairConfig, load_photos, render_pair
     from segflow_cli.models.lite.flow_gate import LearntGate
     from segflow_cli.policy import keep_freed_memory
@@ -105,7 +106,10 @@ def main(argv=None) -> None:
     ungated.config = dataclasses.replace(base.config, flow_gate=0.0, flow_gate_net=False)
     ungated.flow_gate_net = None
 
-    photos = load_photos(args.photos)
+    try:
+        photos = load_photos(args.photos)
+    except SegflowError as exc:  # a missing or thin photo folder: one line naming the fix
+        raise SystemExit(f"error: {exc}") from None
     even, odd = photos[0::2], photos[1::2]
     small = PhotoPairConfig(size=(384, 320), max_motion=80.0, camera=12.0)
     big = PhotoPairConfig(size=(768, 384))

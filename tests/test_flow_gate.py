@@ -162,5 +162,10 @@ def test_train_flow_gate_script_adds_a_trained_gate_and_keeps_every_other_tensor
 
 
 def test_init_from_gated_weights_trains_a_gated_network(build_from_init):
+    from segflow_cli.train.loop import set_phase
+
     gated, net = build_from_init(seed=2, flow_gate_net=True)
     assert net.config.flow_gate_net and torch.equal(net.flow_gate_net.net[0].weight, gated.flow_gate_net.net[0].weight)
+    for phase, trains in (("seg", False), ("flow", True)):  # part of the flow branch: frozen in the seg phase
+        set_phase(net, phase)
+        assert all(p.requires_grad == trains for p in net.flow_gate_net.parameters())

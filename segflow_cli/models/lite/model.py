@@ -78,8 +78,9 @@ class SegFlowLite(nn.Module):
         return [self.trunk, self.seg_decoder, self.fusion.to_seg]
 
     def flow_modules(self) -> list[nn.Module]:
-        """What the flow phase trains (the segmentation phase freezes these)."""
-        return [self.flow_pyramid, self.flow_decoder, self.fusion.to_flow]
+        """What the flow phase trains (the segmentation phase freezes these; the learnt gate too, if any)."""
+        gate = [self.flow_gate_net] if self.flow_gate_net is not None else []
+        return [self.flow_pyramid, self.flow_decoder, self.fusion.to_flow, *gate]
 
     def encode_reference(self, image: torch.Tensor, masks: torch.Tensor) -> ReferenceMemory:
         """image (B, 3, H, W) in [0, 1] and its object masks (B, K, H, W) in [0, 1] -> ReferenceMemory."""
