@@ -50,12 +50,8 @@ def _tensors(row):
 
 
 def _gated(model, im1, im2, init, corr):
-    from segflow_cli.models.lite.flow_branch import residual_gate
-
-    gate = model.flow_gate_net(im1, im2, init, corr)
-    if model.config.flow_gate > 0:
-        gate = gate * residual_gate(im1, im2, init, scale=model.config.flow_gate)
-    return init + gate * corr
+    """The flow as the network makes it from this warm start and correction (SegFlowLite.correction_gate)."""
+    return init + model.correction_gate(im1, im2, init, corr) * corr
 
 
 def _val_epe(model, rows) -> float:

@@ -28,11 +28,11 @@ import cv2
 import numpy as np
 
 from ..errors import SegflowError
+from ..io.images import IMAGE_SUFFIXES, read_image
 
 # The photos of Debian's opencv-doc package (apt-get install opencv-doc): about 100 images, none of
 # them among the training generator's (scikit-image, scikit-learn and matplotlib samples).
 DEFAULT_PHOTOS = Path("/usr/share/doc/opencv-doc/examples/data")
-_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VAL_SEED = 20261205
 
 
@@ -66,12 +66,14 @@ def load_photos(folder: str | Path = DEFAULT_PHOTOS, *, min_side: int = 240) -> 
         raise SegflowError(f"no photo folder {folder}: give a folder of photos (on Debian: apt-get install opencv-doc)")
     photos = []
     for p in sorted(folder.iterdir()):
-        if p.suffix.lower() not in _SUFFIXES:
+        if p.suffix.lower() not in IMAGE_SUFFIXES:
             continue
-        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if img is None or min(img.shape[:2]) < min_side or float(img.std()) < 20.0:
+        try:
+            img = read_image(p)
+        except SegflowError:  # not an image after all: skipped like any unusable file
             continue
-        photos.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+        if min(img.shape[:2]) >= min_side and float(img.std()) >= 20.0:
+            photos.append(img)
     if len(photos) < 3:
         raise SegflowError(f"{folder} holds {len(photos)} usable photos; the renderer needs at least 3")
     return photos

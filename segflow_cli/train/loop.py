@@ -40,7 +40,9 @@ def build(cfg: TrainConfig):
 
         init, _, _ = load_model(cfg.init)
         if getattr(init, "flow_gate_net", None) is not None and getattr(model, "flow_gate_net", 1) is None:
-            model = segflow_lite(flow_gate_net=True)  # the init's learnt gate too
+            from ..models.lite.flow_gate import LearntGate
+
+            model.flow_gate_net = LearntGate()  # the init's learnt gate too (INIT_KEEPS sets its config field)
         # Layers the init weights predate (e.g. the matching encoder; the key encoder, which stays
         # ImageNet's) keep their fresh initialisation;
         # anything else that does not fit is an error.

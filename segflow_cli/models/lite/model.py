@@ -116,20 +116,27 @@ class SegFlowLite(nn.Module):
         flows, level_feats, delta = self.flow_decoder(f1, f2, self.fusion.seg_to_flow(trunk), init)
         flow = F.interpolate(delta, size=(hp, wp), mode="bilinear", align_corners=False)
         if init is not None:
-            gate = None
-            if self.config.flow_gate > 0:  # the correction passes only where the warm start fails (config.flow_gate)
-                gate = residual_gate(im1, im2, init, scale=self.config.flow_gate)
-            if self.flow_gate_net is not None:  # and, learnt, only where it is likely to help (config.flow_gate_net)
-                learnt = self.flow_gate_net(im1, im2, init, flow)
-                gate = learnt if gate is None else gate * learnt
-            if gate is not None:
-                flow = flow * gate
-            flow = init + flow
+            gate = self.correction_gate(im1, im2, init, flow)
+            flow = init + (flow if gate is None else flow * gate)
         if self.key_encoder is None:
             key = embed(trunk[8], trunk[16])
         else:
             key = self.key_encoder(im1) if want_key else None
         return padder, im1, trunk, flows, level_feats, flow, key
+
+    def correction_gate(self, image1, image2, flow_init, correction) -> torch.Tensor | None:
+        """How much of the flow branch's full-resolution correction joins the warm start: (B, 1, H, W) in
+        [0, 1], the residual gate (config.flow_gate: only where the warm start fails) times the learnt gate
+        (config.flow_gate_net: only where the correction is likely to help), or None when neither is on.
+        Images (B, 3, H, W) in [0, 1]; flows (B, 2, H, W) in pixels. scripts/train_flow_gate.py trains
+        the learnt gate through this."""
+        gate = None
+        if self.config.flow_gate > 0:
+            gate = residual_gate(image1, image2, flow_init, scale=self.config.flow_gate)
+        if self.flow_gate_net is not None:
+            learnt = self.flow_gate_net(image1, image2, flow_init, correction)
+            gate = learnt if gate is None else gate * learnt
+        return gate
 
     def flow(self, image1, image2, *, flow_init=None) -> torch.Tensor:
         """The flow image1 -> image2 (B, 2, H, W) alone: the trunk (its features cross into the flow branch)
