@@ -151,3 +151,30 @@ def test_hard_case_data_reaches_the_scenes_and_the_card(tmp_path):
     assert all(sc.thin_prob == 0.3 and sc.fog_prob == 0.2 for sc in scene_configs(cfg))
     engine = data_engine_settings(cfg)
     assert {(sc["thin_prob"], sc["fog_prob"]) for sc in engine["scene_configs"]} == {(0.3, 0.2)}
+
+
+def test_time_limit_stops_with_a_checkpoint_and_snapshots_are_kept(tmp_path):
+    """--time-limit ends a run early with its checkpoint and weights (a lent machine's end; --resume
+    continues); --keep-snapshots keeps each validation's weights beside the latest."""
+    from typer.testing import CliRunner
+
+    from segflow_cli.cli import app
+
+    res = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "t"), "--steps", "500", "--size", "64x64", "--batch-size", "2",
+                                   "--workers", "0", "--train-samples", "2", "--val-every", "2", "--ckpt-every", "1000",
+                                   "--time-limit", "0.001", "--keep-snapshots"])
+    assert res.exit_code == 0, res.output
+    step, _ = load_checkpoint(tmp_path / "t" / "checkpoint.pt", **_fresh(tmp_path))
+    assert step == 1  # stopped after the first step, not at 500
+    assert (tmp_path / "t" / "weights.safetensors").is_file() and (tmp_path / "t" / "weights-step1.safetensors").is_file()
+    card = json.loads((tmp_path / "t" / "weights-step1.json").read_text())
+    assert card["training"]["steps"] == 1 and card["training"]["config"]["time_limit"] == 0.001
+    with pytest.raises(Exception, match="time_limit"):
+        TrainConfig(out=tmp_path, time_limit=-1)
+
+
+def _fresh(tmp_path):
+    tc = TrainConfig(out=tmp_path, **TINY)
+    model = build(tc)
+    opt, sched = make_optimizer(model, tc)
+    return {"model": model, "optimizer": opt, "scheduler": sched}

@@ -32,6 +32,8 @@ def train_command(
     ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 50,
     textures: Annotated[Optional[list[str]], typer.Option("--textures", help="folder of your own images for scene textures")] = None,
     stop_at: Annotated[int, typer.Option("--stop-at", help="checkpoint and stop at this step (resume later)")] = 0,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="seconds: validate, export, checkpoint and stop after this long (a lent machine's end; --resume continues)")] = 0.0,
+    keep_snapshots: Annotated[bool, typer.Option("--keep-snapshots", help="every validation also keeps OUT/weights-stepN.safetensors")] = False,
     train_samples: Annotated[int, typer.Option("--train-samples", help="use a fixed set of N scenes (0: endless)")] = 0,
     prior_strength: Annotated[float, typer.Option("--prior-strength", help="how hard training priors are perturbed (1: strong)")] = 1.0,
     trunk_lr_scale: Annotated[float, typer.Option("--trunk-lr-scale", help="the shared trunk's learning rate as a fraction of --lr (0: frozen trunk)")] = 0.3,
@@ -63,7 +65,7 @@ def train_command(
         phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
         size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
         init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
-        textures=tuple(textures or ()), stop_at=stop_at, train_samples=train_samples, export=export,
+        textures=tuple(textures or ()), stop_at=stop_at, time_limit=time_limit, keep_snapshots=keep_snapshots, train_samples=train_samples, export=export,
         val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, rollout=rollout, hard_prior_rate=hard_prior_rate,
         reference_gap=reference_gap, thin_prob=thin_prob, fog_prob=fog_prob,
     )

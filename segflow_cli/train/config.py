@@ -54,6 +54,8 @@ class TrainConfig:
     rollout_memory: int = 3  # recent predicted frames a rollout's memory keeps
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
     stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
+    time_limit: float = 0.0  # > 0: validate, export, checkpoint and stop after this many seconds of this process (a lent machine's end); --resume continues
+    keep_snapshots: bool = False  # every validation also keeps weights-stepN.safetensors (+ card), to choose a step afterwards
     val_data: tuple[str, ...] = ()  # KIND=PATH real sets validated besides the synthetic one (their val split)
     export: str | None = None  # also write the final weights-only file (+ card) here, e.g. weights/NAME.safetensors
 
@@ -71,6 +73,8 @@ class TrainConfig:
         if self.rollout and (self.rollout < 3 or self.phases != ("seg",) or self.schedule != "alternate"):
             raise ArgumentError("rollout", self.rollout, "rollouts need at least 3 frames and the segmentation phase "
                                 "alone", fix="give rollout >= 3 with phases=('seg',)", cli_fix="give --rollout >= 3 with --phases seg")
+        if self.time_limit < 0:
+            raise ArgumentError("time_limit", self.time_limit, "must be >= 0 seconds", fix="give 0 for no limit")
         for name in ("steps", "batch_size", "switch_every"):
             if getattr(self, name) < 1:
                 raise ArgumentError(name, getattr(self, name), "must be at least 1")

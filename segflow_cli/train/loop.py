@@ -194,15 +194,22 @@ def train(cfg: TrainConfig) -> dict:
                            "samples_per_s": rate, "time": time.time(), **logs}
                     log.write(json.dumps(rec) + "\n")
                     log.flush()
-                last = done in (cfg.steps, cfg.stop_at)
+            timed_out = _out_of_time(cfg, t_run, device, world)
+            if rank == 0:
+                last = done in (cfg.steps, cfg.stop_at) or timed_out
                 if done % cfg.val_every == 0 or last:
                     metrics = {name: validate(model, ds, device=device, precision=precision) for name, ds in val.items()}
                     log.write(json.dumps({"step": done, "val": metrics, "time": time.time()}) + "\n")
                     log.flush()
                     export(model, out / "weights.safetensors", cfg=cfg, step=done, metrics=metrics, seconds=wall(), device=device)
+                    if cfg.keep_snapshots:
+                        export(model, out / f"weights-step{done}.safetensors", cfg=cfg, step=done, metrics=metrics,
+                               seconds=wall(), device=device)
                     set_phase(model, phase, train_trunk=cfg.trunk_lr_scale > 0)
                 if done % cfg.ckpt_every == 0 or last:
                     save_checkpoint(ckpt, model=model, optimizer=opt, scheduler=sched, step=done, extra={"train_seconds": wall()})
+            if timed_out:
+                break
     if log:
         log.close()
     if rank == 0 and cfg.export:
@@ -210,6 +217,17 @@ def train(cfg: TrainConfig) -> dict:
     if world > 1:
         dist.destroy_process_group()
     return {"step": max(step + 1, start), "val": metrics}
+
+
+def _out_of_time(cfg: TrainConfig, t_run: float, device, world: int) -> bool:
+    """Whether ``cfg.time_limit`` has passed; under DDP rank 0's clock decides for every rank, so all
+    stop at the same step (a rank that stopped alone would hang the others' next all-reduce)."""
+    if not cfg.time_limit:
+        return False
+    over = torch.tensor(float(time.perf_counter() - t_run >= cfg.time_limit), device=device)
+    if world > 1:
+        dist.broadcast(over, src=0)
+    return bool(over.item())
 
 
 def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, seconds: float, device) -> str:
