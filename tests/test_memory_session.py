@@ -198,10 +198,14 @@ def test_flow_and_embedding_equal_the_full_forward_pass(shipped):
     rng = np.random.default_rng(0)
     a = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
     pa, pb = runner.prepare(a, (96, 64)), runner.prepare(np.roll(a, 3, 1), (96, 64))
+    depths = []  # how deep the trunk ran on each pass (the stride-32 stage feeds only the decoder)
+    hook = shipped.trunk.register_forward_hook(lambda mod, args, out: depths.append(len(out)))
     flow, emb = runner.flow_and_embedding(pa, pb)
     full = runner.run(pa, pb)
     assert torch.equal(flow, full.flow)
     assert torch.equal(runner.flow(pa, pb), full.flow)  # the flow alone (segflow flow): no decoder, same flow
+    hook.remove()
+    assert depths == [3, 4, 3]  # strides 4-16 for flow (+ key), 4-32 for the full pass
     # The key alone (propagate without flow) comes from the key encoder: the same key.
     assert torch.equal(runner.embed(pa), emb)
     # Without a memory the forward pass does not run the key encoder (flow and --no-memory need no key).

@@ -189,8 +189,8 @@ def train(cfg: TrainConfig) -> dict:
                 rate = cfg.batch_size * world / max(now - t_last, 1e-6)
                 t_last = now
                 progress.update(done, phase=phase, loss=float(loss.detach()), rate=rate, **logs)
-                if done % cfg.log_every == 0 or done == cfg.steps:
-                    rec = {"step": done, "phase": phase, "loss": float(loss.detach()), "lr": sched.get_last_lr()[0],
+                if done % cfg.log_every == 0 or done == cfg.steps:  # lr: the new layers' rate (the trunk's may be 0)
+                    rec = {"step": done, "phase": phase, "loss": float(loss.detach()), "lr": sched.get_last_lr()[-1],
                            "samples_per_s": rate, "time": time.time(), **logs}
                     log.write(json.dumps(rec) + "\n")
                     log.flush()
