@@ -178,3 +178,28 @@ def _fresh(tmp_path):
     model = build(tc)
     opt, sched = make_optimizer(model, tc)
     return {"model": model, "optimizer": opt, "scheduler": sched}
+
+
+LOADER_CHECK = """
+import cv2, numpy as np, torch
+from segflow_cli.train.loop import start_loader
+cv2.GaussianBlur(np.random.rand(1000, 1000).astype(np.float32), (31, 31), 5)  # both pools in use before the fork
+torch.randn(500, 500) @ torch.randn(500, 500)
+before = cv2.getNumThreads()
+class Counts(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+    def __getitem__(self, i):
+        cv2.GaussianBlur(np.random.rand(500, 500).astype(np.float32), (15, 15), 3)
+        return torch.tensor([cv2.getNumThreads(), torch.get_num_threads()])
+print([b.tolist() for b in start_loader(Counts(), workers=2, batch_sampler=[[0, 1], [2, 3]])], before == cv2.getNumThreads())
+"""
+
+
+def test_loader_workers_run_one_thread_each():
+    """Data workers generate with one OpenCV and one torch thread each (a pool per worker would put
+    workers x cores threads on the machine), also after the training process used both pools, and the
+    training process keeps its own count."""
+    res = subprocess.run([sys.executable, "-c", LOADER_CHECK], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["[[[1,", "1],", "[1,", "1]],", "[[1,", "1],", "[1,", "1]]]", "True"], res.stdout

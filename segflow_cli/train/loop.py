@@ -88,6 +88,25 @@ def make_optimizer(model, cfg: TrainConfig):
     return opt, sched
 
 
+def start_loader(samples, *, workers: int, batch_sampler):
+    """The training batches: an iterator over a DataLoader whose ``workers`` processes (0: none) are
+    started here, each with one OpenCV thread (torch gives them one thread itself).
+
+    Each worker is one core's worth of data generation; OpenCV (DIS, remaps, blurs) would otherwise run
+    a pool as large as the machine in every worker, workers x cores threads (16 x 14 on a 16-core GPU
+    machine). The count is set in this process around the fork because calling cv2.setNumThreads in a
+    forked worker, after this process used both OpenCV's and torch's thread pools, can deadlock."""
+    import cv2
+
+    loader = DataLoader(samples, num_workers=workers, persistent_workers=workers > 0, batch_sampler=batch_sampler)
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return iter(loader)  # forks the workers now
+    finally:
+        cv2.setNumThreads(threads)
+
+
 def set_phase(model, phase: str, *, train_trunk: bool = True) -> None:
     """Freeze the branch a phase does not train; the frozen trunk's BatchNorm keeps its statistics.
     ``train_trunk=False`` (trunk_lr_scale 0) keeps the shared trunk frozen in every phase: the memory
@@ -151,10 +170,9 @@ def train(cfg: TrainConfig) -> dict:
                                length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed, transform=transform)
     else:
         samples = train_pairs(cfg, transform=transform)
-    loader = DataLoader(
-        samples, num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
-        batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size, rank=rank, world=world),
-    )
+    batches = start_loader(samples, workers=cfg.workers,
+                         batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps),
+                                                        batch_size=cfg.batch_size, rank=rank, world=world))
     val = {"synthetic": val_pairs(cfg, transform=transform)} if rank == 0 else {}
     if rank == 0:
         val.update({e.partition("=")[0]: real_val_pairs(cfg, e, transform=transform) for e in cfg.val_data})
@@ -163,7 +181,7 @@ def train(cfg: TrainConfig) -> dict:
     progress = TrainProgress(total=cfg.steps, start=start, enabled=rank == 0)
     t_last, step = time.perf_counter(), start
     with progress:
-        for step, batch in enumerate(loader, start=start):
+        for step, batch in enumerate(batches, start=start):
             if cfg.phase_at(step) != phase:
                 phase = cfg.phase_at(step)
                 set_phase(model, phase, train_trunk=cfg.trunk_lr_scale > 0)
