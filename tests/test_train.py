@@ -203,3 +203,30 @@ def test_loader_workers_run_one_thread_each():
     res = subprocess.run([sys.executable, "-c", LOADER_CHECK], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["[[[1,", "1],", "[1,", "1]],", "[[1,", "1],", "[1,", "1]]]", "True"], res.stdout
+
+
+def test_snapshot_deltas_rebuild_the_snapshot_bit_for_bit(tmp_path):
+    """scripts/snapshot_deltas.py: a flow-phase run's snapshots packed as deltas against its init (only
+    flow tensors travel) and rebuilt here into the very file the run wrote (how a lent GPU's snapshots
+    come back within its file limits)."""
+    import importlib.util
+    from pathlib import Path
+
+    import segflow_cli
+
+    spec = importlib.util.spec_from_file_location("snapshot_deltas", Path(segflow_cli.__file__).parents[1] / "scripts" / "snapshot_deltas.py")
+    deltas = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deltas)
+    base = tmp_path / "base.safetensors"
+    train(TrainConfig(out=tmp_path / "init", steps=1, val_every=100, ckpt_every=100, export=str(base), **TINY))
+    run = tmp_path / "f"
+    train(TrainConfig(out=run, init=str(base), phases=("flow",), steps=2, lr=1e-2, val_every=1, ckpt_every=100,
+                      keep_snapshots=True, trunk_lr_scale=0, **TINY))
+    counts = deltas.pack(run, base, tmp_path / "F")
+    assert set(counts) == {1, 2} and 0 < counts[2] < 605 // 2  # flow-side tensors only
+    deltas.apply(tmp_path / "F.safetensors", base, 2, tmp_path / "rebuilt.safetensors")
+    assert (tmp_path / "rebuilt.safetensors").read_bytes() == (run / "weights-step2.safetensors").read_bytes()
+    card = json.loads((tmp_path / "rebuilt.json").read_text())
+    assert card["training"]["steps"] == 2 and card["sha256"] == json.loads((run / "weights-step2.json").read_text())["sha256"]
+    with pytest.raises(SystemExit, match="holds steps 1, 2"):
+        deltas.apply(tmp_path / "F.safetensors", base, 3, tmp_path / "x.safetensors")
