@@ -8,7 +8,8 @@ snapshots do not fit. A run from ``--init BASE`` with one branch frozen changes 
 tensors: ``pack`` keeps, for every RUN_DIR/weights-stepN.safetensors (``segflow train
 --keep-snapshots``), the tensors that differ from BASE as "stepN/NAME", and the snapshots' cards in
 OUT.json. ``apply`` writes BASE with step N's tensors put back, its safetensors metadata (architecture,
-config) and its card: bit for bit the snapshot file. scripts/gpu_lease.sh uses ``pack``.
+config) and its card (sha256 of the new file): every tensor bit for bit the snapshot's (the file's bytes
+can differ: safetensors writes the metadata map in no fixed order). scripts/gpu_lease.sh uses ``pack``.
 """
 
 from __future__ import annotations

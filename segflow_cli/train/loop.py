@@ -170,9 +170,9 @@ def train(cfg: TrainConfig) -> dict:
                                length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed, transform=transform)
     else:
         samples = train_pairs(cfg, transform=transform)
-    batches = start_loader(samples, workers=cfg.workers,
-                         batch_sampler=StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps),
-                                                        batch_size=cfg.batch_size, rank=rank, world=world))
+    sampler = StepBatchSampler(start_step=start, steps=min(cfg.steps, cfg.stop_at or cfg.steps), batch_size=cfg.batch_size,
+                               rank=rank, world=world)
+    batches = start_loader(samples, workers=cfg.workers, batch_sampler=sampler)
     val = {"synthetic": val_pairs(cfg, transform=transform)} if rank == 0 else {}
     if rank == 0:
         val.update({e.partition("=")[0]: real_val_pairs(cfg, e, transform=transform) for e in cfg.val_data})
