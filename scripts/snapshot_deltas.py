@@ -22,6 +22,7 @@ from pathlib import Path
 
 def pack(run: Path, base: Path, out: Path) -> dict[int, int]:
     """Returns {step: number of tensors that differ from BASE}."""
+    import torch
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
@@ -30,7 +31,7 @@ def pack(run: Path, base: Path, out: Path) -> dict[int, int]:
     for f in sorted(run.glob("weights-step*.safetensors"), key=lambda p: int(re.search(r"step(\d+)", p.name).group(1))):
         n = int(re.search(r"step(\d+)", f.name).group(1))
         sd = load_file(str(f))
-        diff = [k for k in sd if k not in ref or sd[k].shape != ref[k].shape or not torch_equal(sd[k], ref[k])]
+        diff = [k for k in sd if k not in ref or sd[k].shape != ref[k].shape or not torch.equal(sd[k], ref[k])]
         packed.update({f"step{n}/{k}": sd[k].contiguous() for k in diff})
         with safe_open(str(f), "pt") as h:
             meta[str(n)] = h.metadata()
@@ -42,12 +43,6 @@ def pack(run: Path, base: Path, out: Path) -> dict[int, int]:
     save_file(packed, str(out.with_suffix(".safetensors")), metadata={"snapshot_metadata": json.dumps(meta)})
     out.with_suffix(".json").write_text(json.dumps(cards, indent=1) + "\n")
     return counts
-
-
-def torch_equal(a, b) -> bool:
-    import torch
-
-    return bool(torch.equal(a, b))
 
 
 def apply(packed: Path, base: Path, step: int, dst: Path) -> None:

@@ -45,11 +45,9 @@ def test_resume_continues_exactly(tmp_path):
     assert steps_b == [1, 2, 3, 4, 5, 6]  # the resumed run picked up at step 4
     states = []
     for run in ("a", "b"):
-        tc = TrainConfig(out=tmp_path, **cfg)
-        model = build(tc)
-        opt, sched = make_optimizer(model, tc)
-        step, _ = load_checkpoint(tmp_path / run / "checkpoint.pt", model=model, optimizer=opt, scheduler=sched)
-        states.append((step, model.state_dict(), opt.state_dict()))
+        fresh = _fresh(tmp_path, **cfg)
+        step, _ = load_checkpoint(tmp_path / run / "checkpoint.pt", **fresh)
+        states.append((step, fresh["model"].state_dict(), fresh["optimizer"].state_dict()))
     (sa, ma, oa), (sb, mb, ob) = states
     assert sa == sb == 6
     for k in ma:
@@ -173,8 +171,9 @@ def test_time_limit_stops_with_a_checkpoint_and_snapshots_are_kept(tmp_path):
         TrainConfig(out=tmp_path, time_limit=-1)
 
 
-def _fresh(tmp_path):
-    tc = TrainConfig(out=tmp_path, **TINY)
+def _fresh(tmp_path, **cfg):
+    """A newly built network, optimiser and scheduler to load a checkpoint into."""
+    tc = TrainConfig(out=tmp_path, **(cfg or TINY))
     model = build(tc)
     opt, sched = make_optimizer(model, tc)
     return {"model": model, "optimizer": opt, "scheduler": sched}

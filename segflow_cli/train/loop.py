@@ -242,10 +242,12 @@ def _out_of_time(cfg: TrainConfig, t_run: float, device, world: int) -> bool:
     stop at the same step (a rank that stopped alone would hang the others' next all-reduce)."""
     if not cfg.time_limit:
         return False
-    over = torch.tensor(float(time.perf_counter() - t_run >= cfg.time_limit), device=device)
+    over = time.perf_counter() - t_run >= cfg.time_limit
     if world > 1:
-        dist.broadcast(over, src=0)
-    return bool(over.item())
+        flag = torch.tensor(float(over), device=device)
+        dist.broadcast(flag, src=0)
+        over = bool(flag.item())
+    return over
 
 
 def export(model, path: Path, *, cfg: TrainConfig, step: int, metrics: dict, seconds: float, device) -> str:
