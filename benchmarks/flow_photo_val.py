@@ -49,7 +49,8 @@ def main(argv=None) -> None:
               f"Fl-all {100 * vis['Fl-all']:.1f}  | {ms:.0f} ms/pair", flush=True)
 
     score("dis (medium)", dis_flow)
-    score("dis-fine (warm start)", lambda a, b: dis_flow(a, b, preset="fine"))
+    score("dis-fine", lambda a, b: dis_flow(a, b, preset="fine"))
+    score("dis-full (warm start)", lambda a, b: dis_flow(a, b, preset="full"))
     net = load_flow_estimator(weights=args.weights, device="cpu")
     model = net.runner.model
     shipped = model.config

@@ -1,17 +1,18 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
-(LiteConfig.flow_gate), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
+(LiteConfig.flow_gate), per-pixel flow selection (LiteConfig.flow_select_radius / flow_select_max), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
 (LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows), or without their learnt flow gate
 (LiteConfig.flow_gate_net); tensors untouched.
 
-    python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-fine]
-        [--flow-gate 2] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
+    python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-full]
+        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
 
 Every tensor is kept bit for bit (--flow-gate-net 0 drops the learnt gate's); only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
 shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-medium warm starts
 refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
 stop 24's from stop 23's (the residual gate and the gate focus), stop 25's from stop 24's (the readout's
-best match over the recent frames; benchmarks/RESULTS.md). Named set_warm_start.py before stop 25.
+best match over the recent frames; benchmarks/RESULTS.md), stop 30's from stop 29's (the "full" warm
+start and the per-pixel flow selection). Named set_warm_start.py before stop 25.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("src")
     p.add_argument("dst")
-    p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine"))
+    p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine", "dis-full"))
     p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
     p.add_argument("--flow-gate-net", default=None, type=int, choices=(0, 1),
                    help="0: drop the learnt flow gate (its tensors; scripts/train_flow_gate.py adds one)")
+    p.add_argument("--flow-select-radius", default=None, type=int,
+                   help="per-pixel choice between warm start and corrected flow over (2 r + 1)^2 windows (0: off)")
+    p.add_argument("--flow-select-max", default=None, type=float, help="corrections this large (px) are always kept")
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
@@ -40,14 +44,17 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate,
               "flow_gate_net": None if args.flow_gate_net is None else bool(args.flow_gate_net), "memory_gate_focus": args.memory_gate_focus,
+              "flow_select_radius": args.flow_select_radius, "flow_select_max": args.flow_select_max,
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
               "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
-        p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --memory-gate-focus, --memory-frame-max, "
-                "--memory-flow-windows")
-    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus")):
-        p.error("--flow-gate and --memory-gate-focus must be >= 0")
+        p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --flow-select-radius, --flow-select-max, "
+                "--memory-gate-focus, --memory-frame-max, --memory-flow-windows")
+    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius")):
+        p.error("--flow-gate, --flow-select-radius and --memory-gate-focus must be >= 0")
+    if changes.get("flow_select_max", 1) <= 0:
+        p.error("--flow-select-max must be > 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")

@@ -28,13 +28,14 @@ def _cache(model, pairs):
     """[(img1, img2, gt)] -> [(img1, img2, gt, init, correction)], flows float16 (H, W, 2)."""
     import numpy as np
 
-    from segflow_cli.classical import dis_flow
     from segflow_cli.inference import load_flow_estimator
+    from segflow_cli.models import transform_for
 
     net = load_flow_estimator(model=model, device="cpu")
+    warm = transform_for(model)  # the network's own warm start (flow_init)
     out = []
     for a, b, gt in pairs:
-        init = dis_flow(a, b, preset="fine")
+        init = warm.warm_start(a, b).permute(1, 2, 0).numpy()
         out.append((a, b, gt.astype(np.float16), init.astype(np.float16), (net(a, b) - init).astype(np.float16)))
     return out
 
@@ -99,7 +100,7 @@ def main(argv=None) -> None:
     if base.config.flow_init == "none":
         raise SystemExit(f"{args.src} has no warm start; the gate scales a correction of one")
     ungated = copy.deepcopy(base)
-    ungated.config = dataclasses.replace(base.config, flow_gate=0.0, flow_gate_net=False)
+    ungated.config = dataclasses.replace(base.config, flow_gate=0.0, flow_gate_net=False, flow_select_radius=0)
     ungated.flow_gate_net = None
 
     try:

@@ -43,9 +43,9 @@ def test_entry_gives_load_models_network_and_the_dis_transform(entry):
 
     a, b = _pair()
     transform = entry.transforms()
-    assert transform.flow_init == "dis-fine"  # the shipped weights' warm start (stop 23)
+    assert transform.flow_init == "dis-full"  # the shipped weights' warm start (stop 30; "dis-fine" stops 23-29)
     image1, image2, init = transform(a, b)
-    assert torch.equal(init, torch.from_numpy(dis_flow(a, b, preset="fine")).permute(2, 0, 1))
+    assert torch.equal(init, torch.from_numpy(dis_flow(a, b, preset="full")).permute(2, 0, 1))
     assert image1.shape == (3, 48, 64) and torch.equal(image2, torch.from_numpy(b).permute(2, 0, 1).float() / 255)
     # The training view of the same frames (float tensors in [0, 1]) gives the same warm start.
     assert torch.equal(transform.warm_start_of(image1, image2), init)
@@ -65,7 +65,7 @@ def test_every_consumer_gets_the_same_transform(entry):
     a, b = _pair()
     clip = {"frames": torch.stack([torch.from_numpy(x).permute(2, 0, 1).float() / 255 for x in (a, b)])}
     item = TrainPairs([clip], transform=entry.transforms())[0]
-    assert torch.equal(item["flow_init"], torch.from_numpy(dis_flow(a, b, preset="fine")).permute(2, 0, 1))
+    assert torch.equal(item["flow_init"], torch.from_numpy(dis_flow(a, b, preset="full")).permute(2, 0, 1))
     assert "flow_init" not in TrainPairs([clip])[0]
 
 
@@ -73,7 +73,7 @@ def test_builder_with_weights_is_the_trained_network(entry):
     from segflow_cli.models import segflow_lite
 
     model = segflow_lite(weights="segflow-lite")
-    assert not model.training and model.config.flow_init == "dis-fine"
+    assert not model.training and model.config.flow_init == "dis-full"
     state = entry.state_dict()
     trunk = {k: v for k, v in model.state_dict().items() if k.startswith("trunk.") and v.is_floating_point()}
     assert trunk and all(torch.equal(v, state[k]) for k, v in trunk.items())  # the file's trunk, not ImageNet's
@@ -140,7 +140,7 @@ def test_unknown_flow_method_is_refused_alike(tmp_path):
     write_image(tmp_path / "b.png", b)
     res = CliRunner().invoke(app, ["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--method", "raft",
                                    "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "--method raft" in res.output and "segflow, dis, dis-fine, farneback, tvl1" in res.output
+    assert res.exit_code == 2 and "--method raft" in res.output and "segflow, dis, dis-fine, dis-full, farneback, tvl1" in res.output
     res = CliRunner().invoke(app, ["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--method", "farneback",
                                    "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output  # every registered method runs from `flow`, as in `benchmark flow`
@@ -148,8 +148,9 @@ def test_unknown_flow_method_is_refused_alike(tmp_path):
 
 def test_warm_starts_are_plain_opencv_dis():
     """Each flow_init gives exactly OpenCV's DIS with its documented settings: "dis" the medium preset
-    (cards written before stop 23 keep it), "dis-fine" medium at finest scale 0 with patch stride 2;
-    the "dis" and "dis-fine" flow methods are the same two (the baselines `benchmark flow` compares)."""
+    (cards written before stop 23 keep it), "dis-fine" medium at finest scale 0 with patch stride 2
+    (stops 23-29), "dis-full" medium at finest scale 0, patch stride 4, 16 descent iterations (stop 30);
+    the flow methods of the same names are the same three (the baselines `benchmark flow` compares)."""
     import cv2
 
     from segflow_cli.inference.methods import get_flow_method
@@ -161,14 +162,19 @@ def test_warm_starts_are_plain_opencv_dis():
     fine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     fine.setFinestScale(0)
     fine.setPatchStride(2)
-    plain = {"dis": medium.calc(*grey, None), "dis-fine": fine.calc(*grey, None)}
-    assert not np.array_equal(plain["dis"], plain["dis-fine"])  # two different settings, not one twice
+    full = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    full.setFinestScale(0)
+    full.setPatchStride(4)
+    full.setGradientDescentIterations(16)
+    plain = {"dis": medium.calc(*grey, None), "dis-fine": fine.calc(*grey, None), "dis-full": full.calc(*grey, None)}
+    for x, y in [("dis", "dis-fine"), ("dis", "dis-full"), ("dis-fine", "dis-full")]:
+        assert not np.array_equal(plain[x], plain[y])  # different settings, not one twice
     for name, flow in plain.items():
         assert torch.equal(PairTransform(flow_init=name).warm_start(a, b), torch.from_numpy(flow).permute(2, 0, 1))
         assert np.array_equal(get_flow_method(name)(a, b), flow)
-    # Both follow the pair's 3 px shift; the fine one at least as closely.
+    # All follow the pair's 3 px shift; the full-resolution ones at least as closely.
     err = {k: np.abs(f[8:-8, 8:-8] - [3.0, 0.0]).mean() for k, f in plain.items()}
-    assert err["dis-fine"] <= err["dis"] < 1.0
+    assert max(err["dis-fine"], err["dis-full"]) <= err["dis"] < 1.0
     with pytest.raises(ValueError, match="flow_init"):
         PairTransform(flow_init="dis-slow")
 

@@ -23,7 +23,13 @@ def _grey(img: np.ndarray) -> np.ndarray:
 # size, stride, descent and refinement iterations) on the generated validation pairs (benchmarks/flow_synthetic_val.py):
 # mean EPE 10.477 vs medium's 11.096; about 4x medium's time (benchmarks/RESULTS.md, stop 23).
 DIS_FINE = {"FinestScale": 0, "PatchStride": 2}
-DIS_PRESETS = ("ultrafast", "fast", "medium", "fine")
+# "full": the medium preset at full resolution with patches every 4 pixels (stride 4 instead of 3) and 16
+# descent iterations (instead of 25): segflow-lite's warm start since stop 30. Under the network and its
+# flow selection it scores better than "fine" on the photo pairs of other photos (both seeds), which
+# decide for flow, at 0.43x its time (65 vs 150 ms at 1024x436); on the generated pairs "fine" is better
+# (benchmarks/RESULTS.md, stop 30).
+DIS_FULL = {"FinestScale": 0, "PatchStride": 4, "GradientDescentIterations": 16}
+DIS_PRESETS = ("ultrafast", "fast", "medium", "fine", "full")
 
 
 def _dis(preset: str):
@@ -32,7 +38,7 @@ def _dis(preset: str):
     if preset not in _DIS:  # the object is reusable and costly to create per frame
         base = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST}
         dis = cv2.DISOpticalFlow_create(base.get(preset, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
-        for name, value in (DIS_FINE.items() if preset == "fine" else ()):
+        for name, value in {"fine": DIS_FINE, "full": DIS_FULL}.get(preset, {}).items():
             getattr(dis, f"set{name}")(value)
         _DIS[preset] = dis
     return _DIS[preset]
@@ -40,7 +46,8 @@ def _dis(preset: str):
 
 def dis_flow(img1: np.ndarray, img2: np.ndarray, *, preset: str = "medium") -> np.ndarray:
     """OpenCV DIS optical flow (Kroeger et al., ECCV 2016) with a named preset: ultrafast|fast|medium
-    (OpenCV's own) or fine (medium at full resolution with denser patches, ``DIS_FINE``)."""
+    (OpenCV's own), fine (medium at full resolution with denser patches, ``DIS_FINE``) or full (medium
+    at full resolution with sparser patches, ``DIS_FULL``)."""
     return _dis(preset).calc(_grey(img1), _grey(img2), None).astype(np.float32)
 
 

@@ -2,7 +2,7 @@
 for flow, the callable. No torch at import (the command line's help text is built from it).
 
 Flow methods are callables (img1, img2: (H, W, 3) uint8 RGB) -> (H, W, 2) float32 flow img1 -> img2.
-The classical OpenCV ones (DIS medium preset, DIS "fine", Farneback, TV-L1) live in segflow_cli.classical; TV-L1
+The classical OpenCV ones (DIS medium preset, DIS "fine" and "full", Farneback, TV-L1) live in segflow_cli.classical; TV-L1
 needs OpenCV's contrib module and is refused with a clear message when this OpenCV lacks it.
 Segment methods are run by inference.session.VideoSession, which checks them against SEGMENT_METHODS.
 """
@@ -21,11 +21,12 @@ FlowFn = Callable[["np.ndarray", "np.ndarray"], "np.ndarray"]
 FLOW_HELP = {
     "segflow": "the joint network's flow branch",
     "dis": "OpenCV DIS, medium preset",
-    "dis-fine": "OpenCV DIS at full resolution, denser patches: segflow's warm start",
+    "dis-fine": "OpenCV DIS at full resolution, denser patches",
+    "dis-full": "OpenCV DIS at full resolution, sparser patches: segflow's warm start",
     "farneback": "OpenCV Farneback",
     "tvl1": "OpenCV TV-L1, needs opencv-contrib",
 }
-FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "dis-fine", "farneback", "tvl1")
+FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "dis-fine", "dis-full", "farneback", "tvl1")
 SEGMENT_HELP = {
     "segflow": "the memory readout refined by the joint network's decoder",
     "propagate": "the space-time memory readout alone, matched in the weights' memory key",
@@ -77,12 +78,14 @@ def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | N
 def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",
                     max_size: int = 1024) -> FlowFn:
     """The callable for ``name`` (one of FLOW_METHODS); "segflow" loads the joint network's flow branch."""
-    if name in ("dis", "dis-fine"):
+    from ..models.transforms import DIS_PRESET_OF  # the flow_init names are the method names
+
+    if name in DIS_PRESET_OF:
         from functools import partial
 
         from ..classical import dis_flow
 
-        return dis_flow if name == "dis" else partial(dis_flow, preset="fine")
+        return partial(dis_flow, preset=DIS_PRESET_OF[name])
     if name == "farneback":
         from ..classical import farneback_flow
 

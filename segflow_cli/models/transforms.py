@@ -19,16 +19,17 @@ import torch
 
 
 # flow_init -> classical.dis_flow's preset ("none": no warm start); the check and the warm start read it.
-DIS_PRESET_OF = {"dis": "medium", "dis-fine": "fine"}
+DIS_PRESET_OF = {"dis": "medium", "dis-fine": "fine", "dis-full": "full"}
 
 
 @dataclass(frozen=True)
 class PairTransform:
     """flow_init: "dis" adds OpenCV DIS flow (medium preset) frame1 -> frame2 as the warm start,
-    "dis-fine" the same at full resolution with denser patches (classical.dis_flow's "fine" preset);
-    "none" gives None (the network estimates flow from scratch)."""
+    "dis-fine" the same at full resolution with denser patches (classical.dis_flow's "fine" preset),
+    "dis-full" at full resolution with sparser patches (its "full" preset); "none" gives None (the
+    network estimates flow from scratch)."""
 
-    flow_init: Literal["none", "dis", "dis-fine"] = "none"
+    flow_init: Literal["none", "dis", "dis-fine", "dis-full"] = "none"
 
     def __post_init__(self) -> None:
         if self.flow_init != "none" and self.flow_init not in DIS_PRESET_OF:

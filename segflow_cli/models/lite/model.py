@@ -18,6 +18,7 @@ from .config import LiteConfig
 from .encoders import FlowPyramid, KeyEncoder, LiteTrunk
 from .flow_branch import PyramidFlowDecoder, residual_gate
 from .flow_gate import LearntGate
+from .flow_select import select_flow
 from .fusion import BidirectionalFusion
 from .matching import MATCH_CHANNELS, ReferenceMemory, embed, make_memory, match
 from .seg_branch import SegDecoder
@@ -122,6 +123,9 @@ class SegFlowLite(nn.Module):
         if init is not None:
             gate = self.correction_gate(im1, im2, init, flow)
             flow = init + (flow if gate is None else flow * gate)
+            if self.config.flow_select_radius > 0 and not self.training:  # an inference-time choice (flow_select.py)
+                flow = select_flow(im1, im2, init, flow, radius=self.config.flow_select_radius,
+                                   max_change=self.config.flow_select_max)
         if self.key_encoder is None:
             key = embed(trunk[8], trunk[16])
         else:
