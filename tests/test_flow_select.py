@@ -44,7 +44,7 @@ def test_small_corrections_of_an_exact_warm_start_are_dropped():
 
 def test_a_better_correction_of_a_wrong_warm_start_is_kept():
     im1, im2, truth = _pair()
-    wrong = torch.zeros_like(truth)  # 3.6 px off, below max_change: the colours decide
+    wrong = torch.zeros_like(truth)  # 3.6 px off, below max_change: the local errors decide
     out = select_flow(im1, im2, wrong, truth, radius=3, max_change=12.0)
     assert float((_inner(out) == _inner(truth)).all(1).float().mean()) > 0.98
 
@@ -80,3 +80,14 @@ def test_the_network_selects_at_inference_only_and_old_cards_do_not():
         assert not torch.equal(sel, raw)
         chosen.train()
         assert torch.equal(chosen.flow(im1, im2, flow_init=init), plain.train().flow(im1, im2, flow_init=init))
+
+
+def test_a_batch_is_chosen_pair_by_pair():
+    im1, im2, truth = _pair()
+    other1, other2, _ = _pair(dx=-2, dy=1)
+    images1, images2 = torch.cat([im1, other1]), torch.cat([im2, other2])
+    init, corrected = torch.cat([truth, truth]), torch.cat([truth + 0.7, truth - 0.7])
+    both = select_flow(images1, images2, init, corrected, radius=3, max_change=12.0)
+    for i in range(2):
+        one = select_flow(images1[i:i + 1], images2[i:i + 1], init[i:i + 1], corrected[i:i + 1], radius=3, max_change=12.0)
+        assert torch.equal(both[i:i + 1], one)

@@ -27,7 +27,7 @@ class LiteConfig:
         flow's colour error, the texture and the correction's size; False: none (new networks, and cards
         written before the field).
     flow_select_radius, flow_select_max: at inference, each pixel keeps the warm start instead of the
-        corrected flow where the warm start's local colour error over a (2 r + 1)^2 window is lower and the
+        corrected flow where the warm start's local (grey) error over a (2 r + 1)^2 window is lower and the
         correction is smaller than flow_select_max pixels (flow_select.select_flow); radius 0: off (new
         networks, and cards written before the fields).
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
