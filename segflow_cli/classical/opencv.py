@@ -25,11 +25,14 @@ def _grey(img: np.ndarray) -> np.ndarray:
 DIS_FINE = {"FinestScale": 0, "PatchStride": 2}
 # "full": the medium preset at full resolution with patches every 4 pixels (stride 4 instead of 3) and 16
 # descent iterations (instead of 25): segflow-lite's warm start since stop 30. Under the network and its
-# flow selection it scores better than "fine" on the photo pairs of other photos (both seeds), which
+# flow selection it scores at least as well as "fine" on the photo pairs of other photos (four seeds), which
 # decide for flow, at 0.43x its time (65 vs 150 ms at 1024x436); on the generated pairs "fine" is better
 # (benchmarks/RESULTS.md, stop 30).
 DIS_FULL = {"FinestScale": 0, "PatchStride": 4, "GradientDescentIterations": 16}
 DIS_PRESETS = ("ultrafast", "fast", "medium", "fine", "full")
+# The DIS flow methods (and segflow-lite's flow_init values) -> their preset: one table for the warm start
+# (models.transforms) and the baselines (inference.methods).
+DIS_METHOD_PRESETS = {"dis": "medium", "dis-fine": "fine", "dis-full": "full"}
 
 
 def _dis(preset: str):

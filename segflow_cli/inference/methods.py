@@ -78,14 +78,12 @@ def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | N
 def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",
                     max_size: int = 1024) -> FlowFn:
     """The callable for ``name`` (one of FLOW_METHODS); "segflow" loads the joint network's flow branch."""
-    from ..models.transforms import DIS_PRESET_OF  # the flow_init names are the method names
-
-    if name in DIS_PRESET_OF:
+    if name in ("dis", "dis-fine", "dis-full"):  # classical.DIS_METHOD_PRESETS (imported here: it loads OpenCV)
         from functools import partial
 
-        from ..classical import dis_flow
+        from ..classical import DIS_METHOD_PRESETS, dis_flow
 
-        return partial(dis_flow, preset=DIS_PRESET_OF[name])
+        return partial(dis_flow, preset=DIS_METHOD_PRESETS[name])
     if name == "farneback":
         from ..classical import farneback_flow
 

@@ -22,19 +22,22 @@ from ...ops import backward_warp
 
 
 def _box(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Mean over each pixel's (2 r + 1)^2 window clipped to the image: (1, C, H, W) -> the same shape,
+    """Mean over each pixel's (2 r + 1)^2 window clipped to the image: (B, C, H, W) -> the same shape,
     channels-last. Two depthwise 1-D convolutions on a channels-last tensor (one oneDNN call each: 2 ms for
     6 channels at 1024x448 where avg_pool2d takes 28; oneDNN is slow on one channel, so callers stack their
     maps as channels of one image), zero-padded, then divided by each window's pixel count."""
-    b, c, h, w = x.shape
+    _, c, h, w = x.shape
     k = 2 * r + 1
     row = x.new_full((c, 1, 1, k), 1.0 / k)
     s = F.conv2d(x.contiguous(memory_format=torch.channels_last), row, padding=(0, r), groups=c)
     s = F.conv2d(s, row.transpose(2, 3), padding=(r, 0), groups=c)
-    def share(n: int) -> torch.Tensor:  # the in-image share of each 1-D window
-        i = torch.arange(n, device=x.device, dtype=x.dtype)
-        return ((i + r).clamp(max=n - 1) - (i - r).clamp(min=0) + 1) / k
-    return s / (share(h)[:, None] * share(w)[None, :])
+    return s / (_share(h, r, x)[:, None] * _share(w, r, x)[None, :])
+
+
+def _share(n: int, r: int, like: torch.Tensor) -> torch.Tensor:
+    """(n,): the share of each radius-r 1-D window along n pixels that lies inside them."""
+    i = torch.arange(n, device=like.device, dtype=like.dtype)
+    return ((i + r).clamp(max=n - 1) - (i - r).clamp(min=0) + 1) / (2 * r + 1)
 
 
 def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int) -> torch.Tensor:
