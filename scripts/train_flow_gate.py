@@ -4,7 +4,7 @@ with it (LiteConfig.flow_gate_net; every other tensor bit for bit).
     apt-get install opencv-doc      # the photos (eval.photo_pairs.DEFAULT_PHOTOS); or --photos DIR
     python scripts/train_flow_gate.py weights/segflow-lite.safetensors OUT.safetensors [--steps 1500]
 
-Data, cached once (the network's ungated correction and the DIS-fine warm start per pair, about 5 GB):
+Data, cached once (the network's ungated correction and its own warm start per pair, about 5 GB):
 generated pairs from the training generator (segflow_cli.data, the default and the hard settings,
 384x320) and photo pairs (eval.photo_pairs) from the even-numbered photos, small (384x320, motion up to
 80 px) and large (768x384, up to 150 px). The loss is the EPE of init + gate * correction, with the gate
