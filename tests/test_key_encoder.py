@@ -95,6 +95,33 @@ def test_sessions_run_a_folded_copy_of_the_key_encoder_and_leave_a_callers_model
     assert theirs.runner.model is model and count(model.key_encoder) > 20
 
 
+def test_runners_that_load_their_weights_run_a_folded_trained_trunk_with_the_same_flow():
+    """The trained trunk (flow, decoder) is folded too, in fp32 (LiteTrunk.folded): the same features to
+    rounding, the flow estimator's output the same as the unfolded network's, a caller's model untouched."""
+    import numpy as np
+    import torch.nn as nn
+
+    from segflow_cli.inference import load_flow_estimator
+    from segflow_cli.weights import load_model
+
+    count = lambda m: sum(isinstance(x, nn.BatchNorm2d) for x in m.modules())  # noqa: E731
+    model = load_model("segflow-lite")[0].eval()
+    trunk = model.trunk.folded()
+    assert count(model.trunk) > 20 and count(trunk) == 0
+    image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for ours, theirs in zip(trunk(image), model.trunk(image)):
+            assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+    own = load_flow_estimator(device="cpu")
+    assert count(own.runner.model.trunk) == 0
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (96, 160, 3), dtype=np.uint8)
+    b = np.roll(a, 2, axis=1)
+    plain = load_flow_estimator(model=model, device="cpu")
+    assert plain.runner.model is model and count(model.trunk) > 20
+    assert np.abs(own(a, b) - plain(a, b)).max() < 1e-3
+
+
 def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypatch):
     """folded(bf16_cpu=True) runs the convolutions in bf16 on a CPU and returns an fp32 unit-norm key
     close to the fp32 copy's; a runner picks it exactly where the CPU has bf16 tiles (policy)."""

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..classical.opencv import DIS_METHOD_PRESETS as DIS_PRESET_OF  # flow_init -> dis_flow's preset ("none": no warm start)
+from ..classical import DIS_METHOD_PRESETS as DIS_PRESET_OF  # flow_init -> dis_flow's preset ("none": no warm start)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class PairTransform:
         """(H, W, 3) uint8 frames -> (2, H, W) float32 flow frame1 -> frame2 in pixels, or None."""
         if self.flow_init == "none":
             return None
-        from ..classical.opencv import dis_flow
+        from ..classical import dis_flow
 
         return torch.from_numpy(dis_flow(frame1, frame2, preset=DIS_PRESET_OF[self.flow_init])).permute(2, 0, 1)
 

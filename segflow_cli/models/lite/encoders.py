@@ -71,6 +71,14 @@ class LiteTrunk(nn.Module):
                     break
         return out
 
+    def folded(self) -> "LiteTrunk":
+        """An inference copy with every batch norm folded into the convolution before it and each
+        convolution + ReLU6 run as one oneDNN call (as KeyEncoder.folded, in fp32): the same features up
+        to rounding, and the trained trunk of ``segflow flow`` about a third faster (its 33 batch norms and
+        clamps were separate passes over every activation; benchmarks/RESULTS.md, stop 30). For networks
+        in eval mode only: the copy's tensors are not the weights file's, never saved or trained."""
+        return _inference_copy(self)
+
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True))
@@ -149,11 +157,17 @@ class KeyEncoder(nn.Module):
         AMX) 1.5x faster (74 -> 48 ms at 864x480 under autocast), the key within 0.999 cosine of fp32's and
         the DAVIS tuning four level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26). The caller decides
         (policy.cpu_bf16_tiles)."""
-        out = copy.deepcopy(self)
-        _fold_batchnorm(out)
-        fuse_conv_clamp(out, to_bf16=bf16_cpu)
+        out = _inference_copy(self, bf16=bf16_cpu)
         out.bf16_cpu = bool(bf16_cpu)
         return out
+
+
+def _inference_copy(module: nn.Module, *, bf16: bool = False) -> nn.Module:
+    """A copy of an eval-mode module with its batch norms folded and its convolution + clamp pairs fused."""
+    out = copy.deepcopy(module)
+    _fold_batchnorm(out)
+    fuse_conv_clamp(out, to_bf16=bf16)
+    return out
 
 
 @torch.no_grad()
