@@ -90,6 +90,29 @@ def test_cost_volume_peaks_at_true_shift():
     assert (dy - 3, dx - 3) == (1, -2)
 
 
+def test_cost_volume_equals_the_loop_of_shifted_products_with_its_gradients():
+    """The tiled matrix-product cost volume against its definition (the plain loop), values and gradients,
+    on widths that are and are not a multiple of the tile and a batch of two."""
+    import torch.nn.functional as F
+
+    def loop(f1, f2, r):
+        h, w = f1.shape[-2:]
+        f2p = F.pad(f2, (r, r, r, r))
+        costs = [(f1 * f2p[:, :, dy:dy + h, dx:dx + w]).mean(1) for dy in range(2 * r + 1) for dx in range(2 * r + 1)]
+        return F.leaky_relu(torch.stack(costs, 1), 0.1)
+
+    g = torch.Generator().manual_seed(0)
+    for shape, r in [((2, 8, 11, 37), 3), ((1, 5, 9, 16), 2), ((1, 4, 6, 5), 1)]:
+        a, b = torch.randn(*shape, generator=g, requires_grad=True), torch.randn(*shape, generator=g, requires_grad=True)
+        ours, ref = local_cost_volume(a, b, r), loop(a, b, r)
+        assert ours.shape == ref.shape == (shape[0], (2 * r + 1) ** 2, *shape[2:])
+        assert torch.allclose(ours, ref, atol=1e-6)
+        w = torch.randn(ref.shape, generator=g)
+        ga, gb = torch.autograd.grad((ours * w).sum(), (a, b))
+        ra, rb = torch.autograd.grad((ref * w).sum(), (a, b))
+        assert torch.allclose(ga, ra, atol=1e-5) and torch.allclose(gb, rb, atol=1e-5)
+
+
 def test_backward_warp_integer_shift():
     x = torch.arange(40.0).view(1, 1, 5, 8)
     flow = torch.zeros(1, 2, 5, 8)
