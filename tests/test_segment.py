@@ -69,6 +69,7 @@ def test_flow_video_is_asked_for_and_the_masks_do_not_depend_on_it(clip, tmp_pat
     assert len(list((tmp_path / "flo" / "flow").glob("*.flo"))) == 5 and not (tmp_path / "flo" / "flow.mp4").exists()
 
 
+@pytest.mark.filterwarnings("error:.*autograd kernel was not registered")  # fine-tuning must not train a fused copy
 def test_session_and_cli_give_identical_masks(clip, tmp_path):
     d, scene = clip
     assert _segment(d, tmp_path / "cli", "--method", "segflow", "--finetune-steps", "3").exit_code == 0

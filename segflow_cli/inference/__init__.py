@@ -25,8 +25,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _runner(weights: str, model, **kw):
-    """A PairRunner over ``model``, or over the network of ``weights`` with that entry's transform."""
+def _runner(weights: str, model, *, trainable: bool = False, **kw):
+    """A PairRunner over ``model``, or over the network of ``weights`` with that entry's transform, folded
+    for inference (``trainable``: the trained trunk stays as it is, for online fine-tuning)."""
     from .runner import PairRunner
 
     if model is not None:
@@ -34,7 +35,7 @@ def _runner(weights: str, model, **kw):
     from ..models.weights import get_weights
 
     entry = get_weights(weights)
-    return PairRunner(entry.load(), transform=entry.transforms(), fold=True, **kw)
+    return PairRunner(entry.load(), transform=entry.transforms(), fold=True, trainable=trainable, **kw)
 
 
 def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lite", device: str = "auto",
@@ -49,7 +50,7 @@ def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lit
 
     runner = None
     if method in ("segflow", "propagate"):
-        runner = _runner(weights, model, device=device, precision=precision, max_size=max_size)
+        runner = _runner(weights, model, trainable=finetune_steps > 0, device=device, precision=precision, max_size=max_size)
     return VideoSession(runner, method=method, max_size=max_size, finetune_steps=finetune_steps, compute_flow=compute_flow,
                         memory=memory, memory_frames=memory_frames, memory_every=memory_every, memory_near=memory_near,
                         edge_radius=edge_radius, edge_eps=edge_eps, memory_power=memory_power, threshold=threshold)

@@ -45,10 +45,11 @@ class PairRunner:
     the same as its weights entry's ``transforms()``), on a device at a precision. ``fold``: replace the
     frozen key encoder by its batch-norm-folded copy (KeyEncoder.folded), for networks the caller does
     not keep (loaded from weights for inference), and its trained trunk by its folded fp32 copy
-    (LiteTrunk.folded)."""
+    (LiteTrunk.folded) unless ``trainable``: the caller trains the segmentation side, trunk included
+    (online fine-tuning), and a folded, fused copy has no batch norm to keep fixed and no gradients."""
 
     def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512,
-                 transform: PairTransform | None = None, fold: bool = False) -> None:
+                 transform: PairTransform | None = None, fold: bool = False, trainable: bool = False) -> None:
         self.device = resolve_device(device)
         self.precision = check_precision(precision, self.device)
         self.model = model.to(self.device).eval()
@@ -58,7 +59,7 @@ class PairRunner:
             # On CPUs with bf16 matrix tiles its convolutions also run in bf16 (a third of a key's time).
             fast = self.device.type == "cpu" and self.precision == "fp32" and cpu_bf16_tiles()
             self.model.key_encoder = self.model.key_encoder.folded(bf16_cpu=fast)
-        if fold and hasattr(getattr(self.model, "trunk", None), "folded"):
+        if fold and not trainable and hasattr(getattr(self.model, "trunk", None), "folded"):
             self.model.trunk = self.model.trunk.folded()  # the trained trunk too, in fp32 (flow, decoder)
         # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
         self.model = self.model.to(memory_format=torch.channels_last)
