@@ -139,9 +139,10 @@ def test_init_keeps_the_warm_start_its_flow_branch_was_trained_on(tmp_path, monk
     # The gates' settings come with the init too (the shipped card's, not today's defaults).
     path = tmp_path / "gates.safetensors"
     save_weights(segflow_lite(trunk_pretrained=False, flow_gate=5.0, memory_gate_focus=2.0, memory_frame_max=False,
-                              memory_flow_windows=False), path, half=False)
+                              memory_flow_windows=False, flow_select_radius=3, flow_select_max=9.0), path, half=False)
     net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
     assert (net.config.flow_gate, net.config.memory_gate_focus) == (5.0, 2.0)
+    assert (net.config.flow_select_radius, net.config.flow_select_max) == (3, 9.0)  # the flow selection too
     # ... and the memory readout's rules (the shipped card reads its windows in place)
     assert (net.config.memory_frame_max, net.config.memory_flow_windows) == (False, False)
 
