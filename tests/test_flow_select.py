@@ -92,13 +92,3 @@ def test_a_batch_is_chosen_pair_by_pair():
         one = select_flow(images1[i:i + 1], images2[i:i + 1], init[i:i + 1], corrected[i:i + 1], radius=3, max_change=12.0)
         assert torch.equal(both[i:i + 1], one)
 
-
-def test_box_means_are_avg_pool2d_clipped_to_the_image():
-    import torch.nn.functional as F
-
-    from segflow_cli.models.lite.flow_select import _box
-
-    x = torch.rand(1, 2, 23, 31)
-    for r in (1, 3):
-        ref = F.avg_pool2d(x, 2 * r + 1, stride=1, padding=r, count_include_pad=False)
-        assert torch.allclose(_box(x, r), ref, atol=1e-6)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from segflow_cli.errors import SegflowError
-from segflow_cli.ops import box_mean, guided_filter
+from segflow_cli.ops import box_mean, box_mean_nchw, guided_filter
 
 
 @pytest.mark.parametrize("r", [1, 3, 8, 40])
@@ -20,6 +20,9 @@ def test_box_mean_equals_a_window_mean_clipped_to_the_image(r):
         ref = torch.stack([torch.stack([x[:, max(0, i - r):i + r + 1, max(0, j - r):j + r + 1].mean((1, 2))
                                         for j in range(53)], -1) for i in range(37)], -2)
     assert torch.allclose(box_mean(x, r), ref, atol=1e-5)
+    if 2 * r + 1 <= 37:  # the convolution form (flow selection, learnt gate), on a batch of two
+        both = torch.stack([x, x.flip(-1)])
+        assert torch.allclose(box_mean_nchw(both, r), torch.stack([ref, box_mean(x.flip(-1), r)]), atol=1e-5)
 
 
 def _square_scene(h=64, w=96):
@@ -146,7 +149,7 @@ def test_edge_eps_trades_edge_snapping_for_smoothing(shipped):
     window mean of the probabilities), a small one snaps the edge to the image's; bad values are refused."""
     from segflow_cli.data.reentry import reentry_clip
     from segflow_cli.inference import create_session
-    from segflow_cli.ops import box_mean, guided_filter
+    from segflow_cli.ops import box_mean, box_mean_nchw, guided_filter
 
     frames, masks = reentry_clip(size=(192, 128), visible=5, hidden=0, after=0, seed=2)
     alphas = {}

@@ -8,8 +8,8 @@ inference copies).
 
 from .correlation import local_cost_volume
 from .fused import ConvClamp, fuse_conv_clamp
-from .guided import box_mean, guided_filter
+from .guided import box_mean, box_mean_nchw, guided_filter
 from .padding import InputPadder
 from .warp import backward_warp
 
-__all__ = ["ConvClamp", "InputPadder", "backward_warp", "box_mean", "fuse_conv_clamp", "guided_filter", "local_cost_volume"]
+__all__ = ["ConvClamp", "InputPadder", "backward_warp", "box_mean", "box_mean_nchw", "fuse_conv_clamp", "guided_filter", "local_cost_volume"]

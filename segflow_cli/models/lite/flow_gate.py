@@ -20,16 +20,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...ops import backward_warp
+from ...ops import backward_warp, box_mean_nchw
 
 FEATURES = 6
 _SCALE = 16.0  # colour errors and gradients in [0, 1] -> about unit range for the convolutions
-
-
-def _box(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Mean over each pixel's (2 r + 1)^2 window clipped to the image (ops.box_mean; pooling is faster
-    on these few channels)."""
-    return F.avg_pool2d(x, 2 * r + 1, stride=1, padding=r, count_include_pad=False)
 
 
 def gate_features(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Tensor, correction: torch.Tensor) -> torch.Tensor:
@@ -43,7 +37,7 @@ def gate_features(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.T
     warped_init = backward_warp(image2, flow_init)
     warped_net = backward_warp(image2, flow_init + correction)
     grey = torch.cat([image1.mean(1, keepdim=True), warped_init.mean(1, keepdim=True), warped_net.mean(1, keepdim=True)], 1)
-    high = grey - _box(grey, 2)  # brightness offsets removed (one pooling pass for the three)
+    high = grey - box_mean_nchw(grey, 2)  # brightness offsets removed (one pass for the three)
     gx = F.pad(grey[:, :1, :, 1:] - grey[:, :1, :, :-1], (0, 1))
     gy = F.pad(grey[:, :1, 1:, :] - grey[:, :1, :-1, :], (0, 0, 0, 1))
     errors = torch.cat([
@@ -54,7 +48,7 @@ def gate_features(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.T
         gx.abs() + gy.abs(),
     ], 1) * _SCALE
     size = torch.hypot(correction[:, :1], correction[:, 1:])  # not .norm(dim=1): 100x slower on CPU
-    return torch.cat([_box(errors, 1), torch.log1p(size)], 1)
+    return torch.cat([box_mean_nchw(errors, 1), torch.log1p(size)], 1)
 
 
 class LearntGate(nn.Module):

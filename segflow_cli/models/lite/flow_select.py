@@ -16,28 +16,8 @@ drops). Shapes: images (B, 3, H, W) in [0, 1], flows (B, 2, H, W) in pixels imag
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from ...ops import backward_warp
-
-
-def _box(x: torch.Tensor, r: int) -> torch.Tensor:
-    """Mean over each pixel's (2 r + 1)^2 window clipped to the image: (B, C, H, W) -> the same shape,
-    channels-last. Two depthwise 1-D convolutions on a channels-last tensor (one oneDNN call each: 2 ms for
-    6 channels at 1024x448 where avg_pool2d takes 28; oneDNN is slow on one channel, so callers stack their
-    maps as channels of one image), zero-padded, then divided by each window's pixel count."""
-    _, c, h, w = x.shape
-    k = 2 * r + 1
-    row = x.new_full((c, 1, 1, k), 1.0 / k)
-    s = F.conv2d(x.contiguous(memory_format=torch.channels_last), row, padding=(0, r), groups=c)
-    s = F.conv2d(s, row.transpose(2, 3), padding=(r, 0), groups=c)
-    return s / (_share(h, r, x)[:, None] * _share(w, r, x)[None, :])
-
-
-def _share(n: int, r: int, like: torch.Tensor) -> torch.Tensor:
-    """(n,): the share of each radius-r 1-D window along n pixels that lies inside them."""
-    i = torch.arange(n, device=like.device, dtype=like.dtype)
-    return ((i + r).clamp(max=n - 1) - (i - r).clamp(min=0) + 1) / (2 * r + 1)
+from ...ops import backward_warp, box_mean_nchw
 
 
 def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int) -> torch.Tensor:
@@ -46,8 +26,8 @@ def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor,
     that flow. (Grey, not the three colours: the same choices on the photo pairs, a third of the time.)"""
     k, _, h, w = flows.shape
     grey1, grey2 = image1.mean(1, keepdim=True), image2.mean(1, keepdim=True)
-    d = (grey1 - backward_warp(grey2.expand(k, -1, -1, -1), flows)).reshape(1, k, h, w)  # maps as channels (_box)
-    return _box((d - _box(d, radius)).abs(), radius)
+    d = (grey1 - backward_warp(grey2.expand(k, -1, -1, -1), flows)).reshape(1, k, h, w)  # maps as channels (box_mean_nchw)
+    return box_mean_nchw((d - box_mean_nchw(d, radius)).abs(), radius)
 
 
 def select_flow(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Tensor, flow: torch.Tensor, *,
