@@ -6,7 +6,7 @@ on MPS) and is a no-op for fp32, so callers never branch on the device themselve
 runs as fp32 after a one-line warning (measured 8x slower than fp32 there, AVX512-BF16 included;
 the flow network still ran slower in bf16 on a CPU with AMX tiles, stop 26); fp16 on a CPU is
 refused. One exception, decided by the runner: the frozen memory key encoder runs its
-convolutions in bf16 where ``cpu_bf16_tiles()`` (1.5x faster there, the masks level).
+convolutions in bf16 where ``cpu_native_bf16()`` (1.5-2x faster there, the masks level).
 
 ``keep_freed_memory()`` keeps glibc's malloc from handing large freed blocks back to the kernel
 between frames (page faults cost 10-15 % of a frame); the CLI calls it once per command.
@@ -98,11 +98,14 @@ def cpu_flags() -> set[str]:
     return _FLAGS[0]
 
 
-def cpu_bf16_tiles() -> bool:
-    """Whether this CPU multiplies bf16 in matrix tiles (Intel AMX, ``amx_bf16``): there bf16
-    convolutions run faster than fp32 (the memory key encoder 1.5x), where AVX512-BF16 alone ran a
-    whole network 8x slower (this module's docstring)."""
-    return "amx_bf16" in cpu_flags()
+def cpu_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively: in matrix tiles (Intel AMX, ``amx_bf16``) or in
+    AVX-512 dot products (``avx512_bf16``, e.g. AMD Zen 4). There the frozen key encoder's bf16 copy
+    runs 1.5x (AMX, stop 26) to 2x (Zen 4: 76 -> 37 ms at 864x480, stop 31) faster than fp32 and the
+    memory readout ranks its candidates with bf16 products (3x faster than fp32 on Zen 4). Not a
+    licence for bf16 everywhere: the whole flow network under bf16 autocast ran slower on both kinds
+    (stops 18 and 26), so ``--precision bf16`` on a CPU still runs fp32."""
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
 
 
 def _cpu_ticks() -> tuple[int, int] | None:

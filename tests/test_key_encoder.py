@@ -124,7 +124,7 @@ def test_runners_that_load_their_weights_run_a_folded_trained_trunk_with_the_sam
 
 def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypatch):
     """folded(bf16_cpu=True) runs the convolutions in bf16 on a CPU and returns an fp32 unit-norm key
-    close to the fp32 copy's; a runner picks it exactly where the CPU has bf16 tiles (policy)."""
+    close to the fp32 copy's; a runner picks it exactly where the CPU multiplies bf16 natively (policy)."""
     import torch.nn as nn
 
     from segflow_cli import policy
@@ -144,10 +144,10 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
     assert seen == [torch.bfloat16] and b.dtype == torch.float32
     assert torch.allclose(b.norm(dim=1), torch.ones_like(b[:, 0]), atol=1e-4)
     assert torch.nn.functional.cosine_similarity(a, b, dim=1).mean() > 0.99
-    for tiles in (True, False):
-        monkeypatch.setattr(policy, "_FLAGS", [{"amx_bf16"} if tiles else set()])
+    for flags, native in (({"amx_bf16"}, True), ({"avx512_bf16", "avx512f"}, True), ({"avx512f", "avx2"}, False)):
+        monkeypatch.setattr(policy, "_FLAGS", [flags])
         own = create_session(method="propagate", max_size=96, device="cpu")
-        assert own.runner.model.key_encoder.bf16_cpu is tiles
+        assert own.runner.model.key_encoder.bf16_cpu is native
 
 
 def test_the_folded_copy_runs_each_convolution_and_its_relu6_as_one_call():

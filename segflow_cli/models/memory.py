@@ -353,9 +353,9 @@ def _bf16_is_fast(device: torch.device) -> bool:
         return True
     if device.type != "cpu":
         return False
-    from ..policy import cpu_flags
+    from ..policy import cpu_native_bf16
 
-    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+    return cpu_native_bf16()
 
 
 _FAST: dict[str, bool] = {}

@@ -155,8 +155,8 @@ class KeyEncoder(nn.Module):
         ``bf16_cpu``: the copy keeps its convolutions' weights in bf16 and runs them in bf16 (the key, a
         cosine-matched unit vector, is still normalised in fp32): on a CPU with bf16 matrix tiles (Intel
         AMX) 1.5x faster (74 -> 48 ms at 864x480 under autocast), the key within 0.999 cosine of fp32's and
-        the DAVIS tuning four level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26). The caller decides
-        (policy.cpu_bf16_tiles)."""
+        the DAVIS tuning four level (85.2 / 85.2; benchmarks/RESULTS.md, stop 26); with AVX512-BF16 alone
+        (AMD Zen 4) 2x (76 -> 37 ms, stop 31). The caller decides (policy.cpu_native_bf16)."""
         out = _inference_copy(self, bf16=bf16_cpu)
         out.bf16_cpu = bool(bf16_cpu)
         return out
