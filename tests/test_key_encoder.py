@@ -95,14 +95,18 @@ def test_sessions_run_a_folded_copy_of_the_key_encoder_and_leave_a_callers_model
     assert theirs.runner.model is model and count(model.key_encoder) > 20
 
 
-def test_runners_that_load_their_weights_run_a_folded_trained_trunk_with_the_same_flow():
-    """The trained trunk (flow, decoder) is folded too, in fp32 (LiteTrunk.folded): the same features to
-    rounding, the flow estimator's output the same as the unfolded network's, a caller's model untouched."""
+def test_runners_that_load_their_weights_run_a_folded_trained_trunk_with_the_same_flow(monkeypatch):
+    """The trained trunk (flow, decoder) is folded too, in fp32 (LiteTrunk.folded) on a CPU without native
+    bf16: the same features to rounding, the flow estimator's output the same as the unfolded network's,
+    a caller's model untouched."""
     import numpy as np
     import torch.nn as nn
 
+    from segflow_cli import policy
     from segflow_cli.inference import load_flow_estimator
     from segflow_cli.weights import load_model
+
+    monkeypatch.setattr(policy, "_FLAGS", [{"avx512f", "avx2"}])
 
     count = lambda m: sum(isinstance(x, nn.BatchNorm2d) for x in m.modules())  # noqa: E731
     model = load_model("segflow-lite")[0].eval()
@@ -148,6 +152,31 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
         monkeypatch.setattr(policy, "_FLAGS", [flags])
         own = create_session(method="propagate", max_size=96, device="cpu")
         assert own.runner.model.key_encoder.bf16_cpu is native
+        assert own.runner.model.trunk.bf16_cpu is native  # the trained trunk follows the same policy
+
+
+def test_the_bf16_trunk_copy_runs_in_bf16_and_hands_fp32_features_on():
+    """LiteTrunk.folded(bf16_cpu=True): bf16 convolutions, fp32 features at every stride (the flow branch
+    and decoder after it stay fp32) close to the fp32 copy's; the stride-16 stop included."""
+    import torch.nn as nn
+
+    from segflow_cli.ops.fused import ConvClamp
+    from segflow_cli.weights import load_model
+
+    trunk = load_model("segflow-lite")[0].eval().trunk
+    plain, fast = trunk.folded(), trunk.folded(bf16_cpu=True)
+    seen = []
+    first_conv = next(m for m in fast.modules() if isinstance(m, (nn.Conv2d, ConvClamp)))
+    first_conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+    image = torch.rand(1, 3, 96, 160, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for upto in (16, 32):
+            a, b = plain(image, upto=upto), fast(image, upto=upto)
+            assert len(a) == len(b) == (3 if upto == 16 else 4)
+            for x, y in zip(a, b):
+                assert y.dtype == torch.float32 and y.shape == x.shape
+                assert torch.nn.functional.cosine_similarity(x, y, dim=1).mean() > 0.98
+    assert seen and set(seen) == {torch.bfloat16}
 
 
 def test_the_folded_copy_runs_each_convolution_and_its_relu6_as_one_call():

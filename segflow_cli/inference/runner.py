@@ -57,15 +57,18 @@ class PairRunner:
             # Only for a network the runner loaded itself: the folded key encoder's tensors are not the
             # weights file's, so a caller's model (a training run's, a test's) is never changed.
             # On CPUs with native bf16 (AMX tiles, AVX512-BF16) its convolutions run in bf16 (a third to half of a key's time).
-            fast = self.device.type == "cpu" and self.precision == "fp32" and cpu_native_bf16()
-            self.model.key_encoder = self.model.key_encoder.folded(bf16_cpu=fast)
+            self.model.key_encoder = self.model.key_encoder.folded(bf16_cpu=self._native_bf16())
         if fold and not trainable and hasattr(getattr(self.model, "trunk", None), "folded"):
-            self.model.trunk = self.model.trunk.folded()  # the trained trunk too, in fp32 (flow, decoder)
+            # The trained trunk too (flow, decoder), in bf16 on such CPUs; its features return in fp32.
+            self.model.trunk = self.model.trunk.folded(bf16_cpu=self._native_bf16())
         # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
         self.model = self.model.to(memory_format=torch.channels_last)
         self.max_size = int(max_size)
         self.transform = transform or transform_for(model)
         self.supports_memory = model.supports_memory
+
+    def _native_bf16(self) -> bool:
+        return self.device.type == "cpu" and self.precision == "fp32" and cpu_native_bf16()
 
     def prepare(self, frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, torch.Tensor]:
         """Resize an (H, W, 3) uint8 frame to ``size`` (w, h); returns it and its (1, 3, h, w) [0, 1] tensor."""

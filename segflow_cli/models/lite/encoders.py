@@ -53,31 +53,42 @@ class LiteTrunk(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
+    bf16_cpu = False  # the convolutions' weights are bf16 (set on inference copies, see folded)
+    fp32_out = False  # ... and the features go back to fp32 for the fp32 network after it
+
     def forward(self, image: torch.Tensor, *, upto: int = 32) -> list[torch.Tensor]:
         """Features at strides 4 .. ``upto``. The memory key needs only strides 8 and 16: stopping
         there skips the stride-32 stages, which cost a large share of the trunk at 480p."""
         if upto == 32:
-            return self.net((image - self.mean) / self.std)
-        if upto not in self.strides:
+            out = self.net((image - self.mean) / self.std)
+        elif upto not in self.strides:
             raise ValueError(f"upto must be one of {self.strides}, got {upto}")
-        net, want = self.net, self.strides.index(upto) + 1
-        x = net.bn1(net.conv_stem((image - self.mean) / self.std))
-        out = []
-        for i, block in enumerate(net.blocks):
-            x = block(x)
-            if i + 1 in net._stage_out_idx:
-                out.append(x)
-                if len(out) == want:
-                    break
-        return out
+        else:
+            net, want = self.net, self.strides.index(upto) + 1
+            x = net.bn1(net.conv_stem((image - self.mean) / self.std))
+            out = []
+            for i, block in enumerate(net.blocks):
+                x = block(x)
+                if i + 1 in net._stage_out_idx:
+                    out.append(x)
+                    if len(out) == want:
+                        break
+        return [f.float() for f in out] if self.fp32_out else out
 
-    def folded(self) -> "LiteTrunk":
+    def folded(self, *, bf16_cpu: bool = False) -> "LiteTrunk":
         """An inference copy with every batch norm folded into the convolution before it and each
-        convolution + ReLU6 run as one oneDNN call (as KeyEncoder.folded, in fp32): the same features up
-        to rounding, and ``segflow flow`` about 25 ms a 1024x436 pair faster (the trunk's 33 batch norms and
+        convolution + ReLU6 run as one oneDNN call (as KeyEncoder.folded): the same features up to
+        rounding, and ``segflow flow`` about 25 ms a 1024x436 pair faster (the trunk's 33 batch norms and
         clamps were separate passes over every activation; benchmarks/RESULTS.md, stop 30). For networks
-        in eval mode only: the copy's tensors are not the weights file's, never saved or trained."""
-        return _inference_copy(self)
+        in eval mode only: the copy's tensors are not the weights file's, never saved or trained.
+
+        ``bf16_cpu``: the convolutions keep bf16 weights and run in bf16, the features are returned in
+        fp32 (everything after the trunk, flow included, stays fp32): on AMD Zen 4 (AVX512-BF16) the
+        trunk to stride 16 at 1024x448 costs 30 ms instead of 104, features within 0.995 cosine
+        (benchmarks/RESULTS.md, stop 31). The caller decides (policy.cpu_native_bf16)."""
+        out = _inference_copy(self, bf16=bf16_cpu)
+        out.bf16_cpu = out.fp32_out = bool(bf16_cpu)
+        return out
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
