@@ -152,7 +152,9 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
         monkeypatch.setattr(policy, "_FLAGS", [flags])
         own = create_session(method="propagate", max_size=96, device="cpu")
         assert own.runner.model.key_encoder.bf16_cpu is native
-        assert own.runner.model.trunk.bf16_cpu is native  # the trained trunk follows the same policy
+        net = own.runner.model  # the trained trunk and the flow branch's convolutions follow the same policy
+        assert net.trunk.bf16_cpu is native and net.flow_pyramid.bf16_cpu is native
+        assert all(level.bf16_cpu is native for level in net.flow_decoder.levels.values())
 
 
 def test_the_bf16_trunk_copy_runs_in_bf16_and_hands_fp32_features_on():
@@ -208,3 +210,31 @@ def test_the_folded_copy_runs_each_convolution_and_its_relu6_as_one_call():
                 assert torch.allclose(seq(x), want, atol=1e-5), conv
         pads = same_pads(size, (3, 3), (2, 2), (1, 1))
         assert torch.equal(pad_zeros(x, pads), F.pad(x, pads)) and torch.equal(pad_zeros(x, pads), pad_same(x, [3, 3], [2, 2]))
+
+
+def test_the_bf16_flow_branch_copies_keep_flows_and_features_fp32_and_close():
+    """FlowPyramid.bf16_copy / PyramidFlowDecoder.bf16_copy: bf16 weights inside, fp32 features, flows and
+    heads out, close to the fp32 branch's; the originals untouched (copies)."""
+    from segflow_cli.weights import load_model
+
+    model = load_model("segflow-lite")[0].eval()
+    pyr, dec = model.flow_pyramid.bf16_copy(), model.flow_decoder.bf16_copy()
+    assert next(model.flow_pyramid.parameters()).dtype == torch.float32
+    assert next(pyr.parameters()).dtype == torch.bfloat16
+    assert all(lv.head.weight.dtype == torch.float32 and lv.body[0].weight.dtype == torch.bfloat16
+               for lv in dec.levels.values())
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(2, 3, 96, 160, generator=g)
+    with torch.no_grad():
+        a, b = model.flow_pyramid(images), pyr(images)
+        assert all(y.dtype == torch.float32 and torch.nn.functional.cosine_similarity(x, y, dim=1).mean() > 0.98
+                   for x, y in zip(a, b))
+        strides = [2 ** (i + 1) for i in range(len(a))]
+        f1, f2 = ({s: x[i:i + 1] for s, x in zip(strides, a)} for i in (0, 1))
+        trunk = dict(zip((4, 8, 16, 32), model.trunk(images[:1])))
+        fused = model.fusion.seg_to_flow(trunk)
+        init = torch.randn(1, 2, 96, 160, generator=g)
+        flows32, feats32, delta32 = model.flow_decoder(f1, f2, fused, init)
+        flows16, feats16, delta16 = dec(f1, f2, fused, init)
+    assert delta16.dtype == torch.float32 and all(f.dtype == torch.float32 for f in feats16.values())
+    assert (delta16 - delta32).abs().max() < 0.05 + 0.02 * delta32.abs().max()

@@ -46,7 +46,9 @@ class PairRunner:
     frozen key encoder by its batch-norm-folded copy (KeyEncoder.folded), for networks the caller does
     not keep (loaded from weights for inference), and its trained trunk by its folded fp32 copy
     (LiteTrunk.folded) unless ``trainable``: the caller trains the segmentation side, trunk included
-    (online fine-tuning), and a folded, fused copy has no batch norm to keep fixed and no gradients."""
+    (online fine-tuning), and a folded, fused copy has no batch norm to keep fixed and no gradients.
+    On CPUs that multiply bf16 natively (policy.cpu_native_bf16) the folded copies and the flow branch's
+    convolutions run in bf16 with fp32 features and flows between them (stop 31)."""
 
     def __init__(self, model, *, device: str = "auto", precision: str = "fp32", max_size: int = 512,
                  transform: PairTransform | None = None, fold: bool = False, trainable: bool = False) -> None:
@@ -61,6 +63,10 @@ class PairRunner:
         if fold and not trainable and hasattr(getattr(self.model, "trunk", None), "folded"):
             # The trained trunk too (flow, decoder), in bf16 on such CPUs; its features return in fp32.
             self.model.trunk = self.model.trunk.folded(bf16_cpu=self._native_bf16())
+            for part in ("flow_pyramid", "flow_decoder"):  # the flow branch's convolutions likewise (flows stay fp32)
+                module = getattr(self.model, part, None)
+                if self._native_bf16() and hasattr(module, "bf16_copy"):
+                    setattr(self.model, part, module.bf16_copy())
         # Channels-last convolutions are faster on CUDA and on x86 CPUs (oneDNN) alike.
         self.model = self.model.to(memory_format=torch.channels_last)
         self.max_size = int(max_size)
