@@ -5,8 +5,9 @@ context that enables mixed precision only where the device runs it well (fp16/bf
 on MPS) and is a no-op for fp32, so callers never branch on the device themselves. bf16 on a CPU
 runs as fp32 after a one-line warning (measured 8x slower than fp32 there, AVX512-BF16 included;
 the flow network still ran slower in bf16 on a CPU with AMX tiles, stop 26); fp16 on a CPU is
-refused. One exception, decided by the runner: the frozen memory key encoder runs its
-convolutions in bf16 where ``cpu_native_bf16()`` (1.5-2x faster there, the masks level).
+refused. The exception, decided by the runner for the networks it loads: where ``cpu_native_bf16()``
+the frozen memory key encoder, the trained trunk and the flow branch's convolutions run as bf16 copies
+that hand fp32 features on (1.5-3.5x faster there; flows, masks and their metrics level, stop 31).
 
 ``keep_freed_memory()`` keeps glibc's malloc from handing large freed blocks back to the kernel
 between frames (page faults cost 10-15 % of a frame); the CLI calls it once per command.

@@ -53,8 +53,7 @@ class LiteTrunk(nn.Module):
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    bf16_cpu = False  # the convolutions' weights are bf16 (set on inference copies, see folded)
-    fp32_out = False  # ... and the features go back to fp32 for the fp32 network after it
+    bf16_cpu = False  # bf16 convolutions, features handed on in fp32 (inference copies, see folded)
 
     def forward(self, image: torch.Tensor, *, upto: int = 32) -> list[torch.Tensor]:
         """Features at strides 4 .. ``upto``. The memory key needs only strides 8 and 16: stopping
@@ -73,7 +72,7 @@ class LiteTrunk(nn.Module):
                     out.append(x)
                     if len(out) == want:
                         break
-        return [f.float() for f in out] if self.fp32_out else out
+        return [f.float() for f in out] if self.bf16_cpu else out
 
     def folded(self, *, bf16_cpu: bool = False) -> "LiteTrunk":
         """An inference copy with every batch norm folded into the convolution before it and each
@@ -87,7 +86,7 @@ class LiteTrunk(nn.Module):
         trunk to stride 16 at 1024x448 costs 30 ms instead of 104, features within 0.995 cosine
         (benchmarks/RESULTS.md, stop 31). The caller decides (policy.cpu_native_bf16)."""
         out = _inference_copy(self, bf16=bf16_cpu)
-        out.bf16_cpu = out.fp32_out = bool(bf16_cpu)
+        out.bf16_cpu = bool(bf16_cpu)
         return out
 
 
