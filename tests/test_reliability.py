@@ -417,6 +417,23 @@ def test_info_is_fast_without_torch_and_readable_when_piped():
     assert re.search(r"[0-9a-f]{12} ok", out.stdout), out.stdout  # the checksum was verified
 
 
+def test_info_says_whether_the_cpu_runs_the_bf16_copies(monkeypatch):
+    """`segflow info` names the bf16 policy's decision on this CPU (policy.cpu_native_bf16): the same flags
+    that make the runner take the bf16 copies."""
+    from typer.testing import CliRunner
+
+    from segflow_cli import policy
+    from segflow_cli.cli import app
+
+    for flags, word in (({"avx512_bf16", "avx512f"}, "native (avx512_bf16)"), ({"amx_bf16"}, "native (amx_bf16)"),
+                        ({"avx2"}, "not native")):
+        monkeypatch.setattr(policy, "_FLAGS", [flags])
+        res = CliRunner().invoke(app, ["info", "--no-verify"])
+        assert res.exit_code == 0, res.output
+        line = next(ln for ln in res.output.splitlines() if ln.startswith("CPU bf16:"))
+        assert line.startswith(f"CPU bf16: {word}"), line
+
+
 def _read_video_frames(path: Path) -> int:
     from segflow_cli.io import open_frames
 

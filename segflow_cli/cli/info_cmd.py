@@ -61,6 +61,17 @@ def _size(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
 
+def _bf16_line() -> str:
+    """What the runner's bf16 policy (policy.cpu_native_bf16) does on this CPU, from its flags alone."""
+    from ..policy import cpu_flags, cpu_native_bf16
+
+    if cpu_native_bf16():
+        kinds = ", ".join(sorted({"amx_bf16", "avx512_bf16"} & cpu_flags()))
+        return (f"native ({kinds}): the key encoder, the trained trunk and the flow branch's convolutions run as "
+                "bf16 copies on the CPU; features, flows and masks stay fp32")
+    return "not native (no amx_bf16 / avx512_bf16): the networks run in fp32 on the CPU"
+
+
 @app.command("info")
 @guard
 def info_command(
@@ -93,6 +104,7 @@ def info_command(
     n = pick_threads(None)
     console.print(f"CPU: {cores} cores usable, {free_cores()} free now; commands use {n} thread{'s' * (n != 1)} "
                   "(--threads N to choose)", soft_wrap=True)
+    console.print(f"CPU bf16: {_bf16_line()}", soft_wrap=True)
     cards = list_cards()
     if not cards:
         console.print(f"weights: none in {weights_dir()} (train them with `segflow train`, see README)", soft_wrap=True)
