@@ -2,6 +2,7 @@
 
     apt-get install opencv-doc     # the photos (Debian); or --photos DIR with a folder of your own
     python benchmarks/flow_photo_val.py [--pairs 24] [--gates 0,1,2,5,10,20] [--weights segflow-lite]
+    python benchmarks/flow_photo_val.py --haze 0.5 --motion-blur 0.7   # the Sintel-final-like set of stop 31
 
 Pairs: ``segflow_cli.eval.photo_pairs`` (fixed seed VAL_SEED, 768x384, cut-outs moving up to 150 px,
 half the pairs with a photometric change). Scores every pixel (occluded ones count, as on Sintel) and
@@ -22,7 +23,7 @@ def main(argv=None) -> None:
 
     from segflow_cli.classical import dis_flow
     from segflow_cli.eval.flow_metrics import flow_errors, summarize_flow
-    from segflow_cli.eval.photo_pairs import DEFAULT_PHOTOS, photo_pairs
+    from segflow_cli.eval.photo_pairs import DEFAULT_PHOTOS, PhotoPairConfig, photo_pairs
     from segflow_cli.inference import load_flow_estimator
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,10 +31,13 @@ def main(argv=None) -> None:
     p.add_argument("--photos", default=str(DEFAULT_PHOTOS))
     p.add_argument("--gates", default="0,1,2,5,10,20", help="residual-gate scales to score, comma-separated")
     p.add_argument("--weights", default="segflow-lite")
+    p.add_argument("--haze", type=float, default=0.0, help="share of pairs seen through haze (PhotoPairConfig.haze)")
+    p.add_argument("--motion-blur", type=float, default=0.0, help="share of pairs with motion-blurred layers")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
-    pairs = photo_pairs(args.pairs, folder=args.photos)
+    pairs = photo_pairs(args.pairs, folder=args.photos,
+                        config=PhotoPairConfig(haze=args.haze, motion_blur=args.motion_blur))
     print(f"{len(pairs)} pairs rendered in {time.perf_counter() - t0:.0f} s; mean |flow| "
           f"{np.mean([np.linalg.norm(q.flow, axis=-1).mean() for q in pairs]):.1f} px, visible "
           f"{np.mean([q.visible.mean() for q in pairs]):.3f}")

@@ -53,3 +53,26 @@ def test_photo_folder_errors_name_the_fix(tmp_path, photo_dir):
     assert len(load_photos(photo_dir)) == 4  # the .txt is skipped
     with pytest.raises(SegflowError, match="at least 3"):
         load_photos(tmp_path)
+
+
+def test_haze_and_motion_blur_change_the_frames_not_the_scene(photo_dir):
+    """The Sintel-final-like options (off by default) draw after the scene: the first pair's flow and
+    visibility equal the plain pair's, haze lowers the frames' contrast, motion blur smooths the moving
+    layers, and the flow still explains the motion under haze."""
+    base = dict(size=(320, 192), max_motion=60.0, photometric=0.0, noise=0.0)
+    plain = photo_pairs(1, folder=photo_dir, seed=5, config=PhotoPairConfig(**base))[0]
+    hazy = photo_pairs(1, folder=photo_dir, seed=5, config=PhotoPairConfig(**base, haze=1.0))[0]
+    smeared = photo_pairs(1, folder=photo_dir, seed=5, config=PhotoPairConfig(**base, motion_blur=1.0))[0]
+    for q in (hazy, smeared):
+        assert np.array_equal(q.flow, plain.flow) and np.array_equal(q.visible, plain.visible)
+        assert not np.array_equal(q.frame1, plain.frame1)
+    assert hazy.frame1.astype(float).std() < plain.frame1.astype(float).std()
+    grad = lambda im: np.abs(np.diff(im.astype(float), axis=1)).mean()  # noqa: E731
+    assert grad(smeared.frame1) < grad(plain.frame1)
+    h, w = hazy.flow.shape[:2]
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    back = cv2.remap(hazy.frame2, xs + hazy.flow[..., 0], ys + hazy.flow[..., 1], cv2.INTER_LINEAR)
+    v = hazy.visible
+    warped = np.abs(back.astype(float) - hazy.frame1)[v].mean()
+    still = np.abs(hazy.frame2.astype(float) - hazy.frame1)[v].mean()
+    assert warped < 0.3 * still
