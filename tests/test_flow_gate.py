@@ -90,7 +90,8 @@ def test_cards_before_the_gate_load_without_it(tmp_path):
     assert old.flow_gate == 0.0 and LiteConfig().flow_gate > 0
     assert old.memory_gate_focus == 0.0 == LiteConfig().memory_gate_focus  # the segmentation gate's focus: off unless a card sets it
     shipped = get_weights("segflow-lite")
-    assert shipped.model_config().flow_gate == 2.0 == shipped.model_config().memory_gate_focus  # shipped (stop 24)
+    # shipped: the memory gate's focus 2 (stop 24), the residual gate's scale 5 (stop 31; 2 from stop 24)
+    assert shipped.model_config().flow_gate == 5.0 and shipped.model_config().memory_gate_focus == 2.0
     out = tmp_path / "off.safetensors"
     _retag(shipped.file, out, "--flow-gate", "0")
     w = get_weights(str(out))
