@@ -99,6 +99,9 @@ def cpu_flags() -> set[str]:
     return _FLAGS[0]
 
 
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs that multiply bf16 natively
+
+
 def cpu_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively: in matrix tiles (Intel AMX, ``amx_bf16``) or in
     AVX-512 dot products (``avx512_bf16``, e.g. AMD Zen 4). There the frozen key encoder's bf16 copy
@@ -106,7 +109,7 @@ def cpu_native_bf16() -> bool:
     memory readout ranks its candidates with bf16 products (3x faster than fp32 on Zen 4). Not a
     licence for bf16 everywhere: the whole flow network under bf16 autocast ran slower on both kinds
     (stops 18 and 26), so ``--precision bf16`` on a CPU still runs fp32."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+    return bool(set(NATIVE_BF16_FLAGS) & cpu_flags())
 
 
 def _cpu_ticks() -> tuple[int, int] | None:

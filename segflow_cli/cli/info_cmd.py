@@ -63,13 +63,13 @@ def _size(n: int) -> str:
 
 def _bf16_line() -> str:
     """What the runner's bf16 policy (policy.cpu_native_bf16) does on this CPU, from its flags alone."""
-    from ..policy import cpu_flags, cpu_native_bf16
+    from ..policy import NATIVE_BF16_FLAGS, cpu_flags, cpu_native_bf16
 
     if cpu_native_bf16():
-        kinds = ", ".join(sorted({"amx_bf16", "avx512_bf16"} & cpu_flags()))
+        kinds = ", ".join(sorted(set(NATIVE_BF16_FLAGS) & cpu_flags()))
         return (f"native ({kinds}): the key encoder, the trained trunk and the flow branch's convolutions run as "
                 "bf16 copies on the CPU; features, flows and masks stay fp32")
-    return "not native (no amx_bf16 / avx512_bf16): the networks run in fp32 on the CPU"
+    return f"not native (no {' / '.join(NATIVE_BF16_FLAGS)}): the networks run in fp32 on the CPU"
 
 
 @app.command("info")

@@ -151,12 +151,15 @@ def render_pair(photos: Sequence[np.ndarray], rng: np.random.Generator, config: 
     blur = config.motion_blur > 0 and rng.uniform() < config.motion_blur
     shutter = rng.uniform(0.2, 0.5) if blur else 0.0
     for idx, (tex, mask, m1, m2) in enumerate(layers):
+        smear = None
+        if shutter and mask is not None:  # the layer's texture smeared along its displacement, in both frames
+            c = m1 @ np.array([tex.shape[1] / 2, tex.shape[0] / 2, 1.0])
+            moved = m2 @ np.linalg.inv(m1) @ c
+            smear = (moved[:2] / moved[2] - c[:2] / c[2]) * shutter
         for f, m in enumerate((m1, m2)):
             img = cv2.warpPerspective(tex, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            if shutter and mask is not None:  # the layer smeared along its displacement (texture only)
-                c = m1 @ np.array([tex.shape[1] / 2, tex.shape[0] / 2, 1.0])
-                d = (m2 @ np.linalg.inv(m1) @ c)[:2] / (m2 @ np.linalg.inv(m1) @ c)[2] - c[:2] / c[2]
-                img = _smear(img, d * shutter)
+            if smear is not None:
+                img = _smear(img, smear)
             if mask is None:
                 inside = np.ones((H, W), bool)
             else:
