@@ -151,15 +151,15 @@ def render_pair(photos: Sequence[np.ndarray], rng: np.random.Generator, config: 
     blur = config.motion_blur > 0 and rng.uniform() < config.motion_blur
     shutter = rng.uniform(0.2, 0.5) if blur else 0.0
     for idx, (tex, mask, m1, m2) in enumerate(layers):
-        smear = None
+        kernel = None
         if shutter and mask is not None:  # the layer's texture smeared along its displacement, in both frames
             c = m1 @ np.array([tex.shape[1] / 2, tex.shape[0] / 2, 1.0])
             moved = m2 @ np.linalg.inv(m1) @ c
-            smear = (moved[:2] / moved[2] - c[:2] / c[2]) * shutter
+            kernel = _smear_kernel((moved[:2] / moved[2] - c[:2] / c[2]) * shutter)
         for f, m in enumerate((m1, m2)):
             img = cv2.warpPerspective(tex, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            if smear is not None:
-                img = _smear(img, smear)
+            if kernel is not None:
+                img = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT)
             if mask is None:
                 inside = np.ones((H, W), bool)
             else:
@@ -197,16 +197,18 @@ def render_pair(photos: Sequence[np.ndarray], rng: np.random.Generator, config: 
     return PhotoPair(as_u8(f1), as_u8(f2), flow, visible)
 
 
-def _smear(img: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """img (H, W, 3) averaged along the segment from -d/2 to d/2 (pixels): linear motion blur."""
-    n = int(min(41, max(1, round(float(np.hypot(*d))))))
+def _smear_kernel(d: np.ndarray) -> np.ndarray | None:
+    """The normalised kernel that averages along the segment from -d/2 to d/2 (pixels), a linear motion
+    blur; None when the segment is under 2 px. One per layer: both frames are filtered with it."""
+    length = float(np.hypot(*d))
+    n = int(min(41, max(1, round(length))))
     if n < 2:
-        return img
+        return None
     k = np.zeros((n, n), np.float32)
     for t in np.linspace(-0.5, 0.5, 2 * n):
-        k[int(round((n - 1) / 2 + t * d[1] * (n - 1) / max(np.hypot(*d), 1e-6))),
-          int(round((n - 1) / 2 + t * d[0] * (n - 1) / max(np.hypot(*d), 1e-6)))] += 1
-    return cv2.filter2D(img, -1, k / k.sum(), borderType=cv2.BORDER_REFLECT)
+        k[int(round((n - 1) / 2 + t * d[1] * (n - 1) / max(length, 1e-6))),
+          int(round((n - 1) / 2 + t * d[0] * (n - 1) / max(length, 1e-6)))] += 1
+    return k / k.sum()
 
 
 def photo_pairs(n: int, *, folder: str | Path = DEFAULT_PHOTOS, seed: int = VAL_SEED,
