@@ -144,6 +144,40 @@ def test_thin_structures_are_thin_and_off_by_default():
     assert default.thin_prob == 0.0 and default.fog_prob == 0.0
 
 
+def test_revealed_parts_change_the_look_not_the_geometry():
+    """An object that shows new parts (SceneConfig.reveal_prob): nothing turned at frame 0, 40-90 % of it
+    by the last frame, its alpha (so masks, flow and validity) that of the scene rendered without the
+    reveal; off by default, with no extra random draw (the default streams stay as they were)."""
+    import dataclasses
+
+    from segflow_cli.data import scene as scene_mod
+
+    cfg = SceneConfig(size=SMALL, frames=6, tracking=True, object_prob=1.0, reveal_prob=1.0)
+    rng = np.random.default_rng([3, 0])
+    layers = scene_mod._layers(cfg, rng)
+    revealing = [layer for layer in layers[1:] if layer.reveal is not None]
+    assert revealing and all(layer.object_id for layer in revealing)
+    for layer in revealing:
+        alpha = layer.canvas[..., 3]
+        assert np.array_equal(layer.canvas_at(0), layer.canvas)
+        for t in range(cfg.frames):
+            assert np.array_equal(layer.canvas_at(t)[..., 3], alpha)
+        changed = (np.abs(layer.canvas_at(cfg.frames - 1).astype(int) - layer.canvas).max(-1) > 0)[alpha == 255].mean()
+        assert 0.3 < changed < 0.95, changed
+    with_reveal = scene_mod._render(layers, cfg)
+    without = scene_mod._render([dataclasses.replace(layer, reveal=None) for layer in layers], cfg)
+    assert np.array_equal(with_reveal[1], without[1])  # owner map: the masks
+    for t in range(cfg.frames - 1):
+        fa, va = scene_mod._flow(layers, with_reveal[1], with_reveal[2], t, cfg.size)
+        fb, vb = scene_mod._flow(layers, without[1], without[2], t, cfg.size)
+        assert np.array_equal(fa, fb) and np.array_equal(va, vb)
+    assert np.array_equal(with_reveal[0][0], without[0][0])
+    assert not np.array_equal(with_reveal[0][-1], without[0][-1])
+    plain = SceneConfig(size=SMALL, frames=3, object_prob=1.0)
+    assert plain.reveal_prob == 0.0
+    assert all(layer.reveal is None for layer in scene_mod._layers(plain, np.random.default_rng([3, 0])))
+
+
 def test_tracking_mode_keeps_an_object_in_view():
     cfg = SceneConfig(size=SMALL, frames=8, tracking=True, max_translation=0.2)
     for index in range(5):
@@ -179,7 +213,7 @@ def test_dataset_items_and_loader():
 
 
 @pytest.mark.parametrize("kwargs", [dict(size=(8, 8)), dict(frames=1), dict(min_layers=3, max_layers=2),
-                                    dict(object_prob=1.5)])
+                                    dict(object_prob=1.5), dict(reveal_prob=-0.1)])
 def test_bad_config_is_a_one_line_error(kwargs):
     with pytest.raises(SegflowError) as err:
         SceneConfig(**kwargs)

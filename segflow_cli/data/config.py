@@ -49,6 +49,11 @@ class SceneConfig:
     # the largest total scale change of a tracked object over the whole clip (1.4: at most 40 % larger or
     # smaller from first frame to last); real footage has objects that approach the camera (2-3x)
     tracked_zoom: float = 1.4
+    # chance an object shows parts it did not show in the first frame: a second texture is swept over it
+    # during the clip (a car turning its side to the camera, a dancer turning round). Flow and masks stay
+    # exact (only the look changes); a memory that matches appearance has nothing to match the new parts
+    # with, as on DAVIS drift-straight (benchmarks/RESULTS.md, stop 33). 0: no extra draw (streams unchanged).
+    reveal_prob: float = 0.0
 
     def __post_init__(self) -> None:
         w, h = self.size
@@ -63,7 +68,7 @@ class SceneConfig:
         if self.max_layers > 254:
             raise SegflowError("max_layers must be below 255 (masks are uint8)")
         for name in ("object_prob", "photo_prob", "similar_texture_prob", "blur_prob", "motion_blur_prob",
-                     "thin_prob", "fog_prob"):
+                     "thin_prob", "fog_prob", "reveal_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SegflowError(f"{name}={getattr(self, name)} must lie in [0, 1]")
         if self.tracked_zoom < 1.0:

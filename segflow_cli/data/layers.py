@@ -19,6 +19,45 @@ class Layer:
     motion: LayerMotion  # canvas -> frame coordinates per frame
     object_id: int  # 1..n for labelled objects (assigned back to front), 0 for background/stuff
     gains: np.ndarray  # (T,) float32 lighting change of this layer (1 = none)
+    # parts revealed during the clip (SceneConfig.reveal_prob): (second canvas (hc, wc, 4) uint8 with the
+    # same alpha, order (hc, wc) float32 in [0, 1]: when each canvas pixel turns, shown (T,) float32: the
+    # share of the layer turned by frame t, 0 at frame 0). None: the canvas never changes.
+    reveal: tuple | None = None
+
+    def canvas_at(self, t: int) -> np.ndarray:
+        """The (hc, wc, 4) premultiplied canvas as frame ``t`` shows it (its alpha never changes, so the
+        layer's shape, flow and mask are those of ``canvas``)."""
+        if self.reveal is None:
+            return self.canvas
+        other, order, shown = self.reveal
+        if shown[t] <= 0:
+            return self.canvas
+        m = np.clip((shown[t] - order) / _REVEAL_EDGE, 0.0, 1.0)[..., None]
+        out = self.canvas.astype(np.float32) * (1 - m) + other.astype(np.float32) * m
+        return np.rint(out).astype(np.uint8)
+
+
+_REVEAL_EDGE = 0.04  # width of the seam between old and new parts, in shares of the layer
+
+
+def _reveal(rng: np.random.Generator, alpha: np.ndarray, rgb: np.ndarray, frames: int) -> tuple:
+    """A second look for a layer: ``rgb`` (hc, wc, 3) swept in along a random direction with a wavy front,
+    from nothing at frame 0 to 40-90 % of the layer by the last frame (see Layer.reveal)."""
+    hc, wc = alpha.shape
+    d = rng.uniform(0, 2 * math.pi)
+    ys, xs = np.mgrid[0:hc, 0:wc].astype(np.float32)
+    ramp = (xs - wc / 2) * math.cos(d) + (ys - hc / 2) * math.sin(d)
+    ramp /= max(float(np.abs(ramp).max()), 1.0)
+    coarse = rng.normal(0, 0.35, (4, 4)).astype(np.float32)  # the front is wavy, not a straight wipe
+    ramp += cv2.resize(coarse, (wc, hc), interpolation=cv2.INTER_CUBIC)
+    inside = alpha > 0
+    order = np.zeros((hc, wc), np.float32)
+    if inside.any():  # rank within the layer: share s of the pixels has turned when shown reaches s
+        vals = ramp[inside]
+        order[inside] = np.argsort(np.argsort(vals)).astype(np.float32) / max(vals.size - 1, 1)
+    end = rng.uniform(0.4, 0.9)
+    shown = (end * np.arange(frames, dtype=np.float32) / max(frames - 1, 1)).astype(np.float32)
+    return _premultiply(rgb, alpha), order, shown
 
 
 def _premultiply(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -76,9 +115,10 @@ def background(cfg: SceneConfig, rng: np.random.Generator, photo: np.ndarray | N
 
 
 def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray | None,
-               bg_rgb: np.ndarray, is_object: bool, tracked: bool) -> Layer:
+               bg_rgb: np.ndarray, is_object: bool, tracked: bool, reveal_photo: np.ndarray | None = None) -> Layer:
     """A shape with a texture and its own affine motion plus bend. ``tracked`` layers are
-    mid-sized objects whose centre stays inside the middle of the frame for all T frames."""
+    mid-sized objects whose centre stays inside the middle of the frame for all T frames.
+    ``reveal_photo``: the photo the second look of a revealing object is cut from (SceneConfig.reveal_prob)."""
     w, h, T = cfg.size[0], cfg.size[1], cfg.frames
     lo, hi = (0.2, 0.45) if tracked else ((0.12, 0.55) if is_object else (0.3, 0.9))
     aspect = math.exp(rng.uniform(-0.6, 0.6))
@@ -111,4 +151,9 @@ def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray 
     mats = np.stack([similarity(pos[i, 0], pos[i, 1], angle[i], scale[i], shear[i]) for i in range(T)])
     amp, freq, phase = _wobble(cfg, rng, wc, hc, cfg.nonrigid)
     motion = LayerMotion(mats, amp, freq, phase, np.array([wc / 2, hc / 2]))
-    return Layer(_premultiply(rgb, alpha), motion, int(is_object), _gains(cfg, rng))
+    gains = _gains(cfg, rng)
+    reveal = None
+    if cfg.reveal_prob > 0 and is_object and rng.random() < cfg.reveal_prob:  # no draw when off: streams unchanged
+        rgb2 = textures.texture(wc, hc, rng, photo=reveal_photo, photo_prob=cfg.photo_prob)
+        reveal = _reveal(rng, alpha, rgb2, T)
+    return Layer(_premultiply(rgb, alpha), motion, int(is_object), gains, reveal)

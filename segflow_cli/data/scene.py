@@ -43,7 +43,9 @@ def _layers(cfg: SceneConfig, rng: np.random.Generator) -> list[Layer]:
     for i in range(n):
         is_object = i == tracked or rng.random() < cfg.object_prob
         photo = textures.random_photo(rng, **photos) if draw_photo else None
-        layer = foreground(cfg, rng, photo=photo, bg_rgb=bg_rgb, is_object=is_object, tracked=i == tracked)
+        second = textures.random_photo(rng, **photos) if draw_photo and cfg.reveal_prob > 0 else None
+        layer = foreground(cfg, rng, photo=photo, bg_rgb=bg_rgb, is_object=is_object, tracked=i == tracked,
+                           reveal_photo=second)
         if is_object:
             layer = dataclasses.replace(layer, object_id=next_id)
             next_id += 1
@@ -76,7 +78,7 @@ def _render(layers: list[Layer], cfg: SceneConfig):
             x0, y0, x1, y1 = box
             u, v = np.broadcast_arrays(*layer.motion.inverse(t, xs[:, x0:x1], ys[y0:y1]))
             u, v = np.ascontiguousarray(u), np.ascontiguousarray(v)
-            rgba = cv2.remap(layer.canvas, u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            rgba = cv2.remap(layer.canvas_at(t), u, v, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
             alpha = rgba[..., 3]
             if not alpha.any():
                 continue

@@ -46,6 +46,7 @@ class TrainConfig:
     slow_motion: float = 0.25  # half the synthetic scenes move this much slower (video-like, for tracking)
     thin_prob: float = 0.0  # share of foreground layers that are thin structures (data.SceneConfig.thin_prob)
     fog_prob: float = 0.0  # share of scenes seen through haze (data.SceneConfig.fog_prob)
+    reveal_prob: float = 0.0  # share of objects that show new parts during a clip (data.SceneConfig.reveal_prob)
     prior_strength: float = 1.0  # how hard the training prior is perturbed (shifts, dilation, holes, blobs)
     hard_prior_rate: float = 0.0  # this fraction of priors is lost (empty, far off, a fragment): matching must recover
     reference_gap: int = 3  # synthetic clips: the reference frame lies this many frames before the current one

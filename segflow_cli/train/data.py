@@ -36,7 +36,7 @@ def scene_configs(cfg: TrainConfig) -> list:
 
     # frames 0, 1 are the training pair; the last one, reference_gap frames on, is the reference
     fast = SceneConfig(size=cfg.size, frames=2 + max(0, cfg.reference_gap - 1), photo_dirs=tuple(cfg.textures),
-                       thin_prob=cfg.thin_prob, fog_prob=cfg.fog_prob)
+                       thin_prob=cfg.thin_prob, fog_prob=cfg.fog_prob, reveal_prob=cfg.reveal_prob)
     if not cfg.slow_motion or cfg.slow_motion >= 1:
         return [fast]
     k = cfg.slow_motion
@@ -55,7 +55,7 @@ def data_engine_settings(cfg: TrainConfig) -> dict:
     if cfg.rollout:
         from .rollout import rollout_scene_config
 
-        configs = [rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures)]
+        configs = [rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob)]
     scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in configs]
     return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
             "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}

@@ -167,7 +167,7 @@ def train(cfg: TrainConfig) -> dict:
         from .data import STREAM_LENGTH
         from .rollout import RolloutClips, rollout_scene_config
 
-        samples = RolloutClips(rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures),
+        samples = RolloutClips(rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob),
                                length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed, transform=transform)
     else:
         samples = train_pairs(cfg, transform=transform)

@@ -28,11 +28,12 @@ from ..models.transforms import PairTransform
 from .losses import iou, seg_loss
 
 
-def rollout_scene_config(size: tuple[int, int], frames: int, *, photo_dirs=()):
-    """Video-like clips (the validation clips' motion, objects kept in view) of ``frames`` frames."""
+def rollout_scene_config(size: tuple[int, int], frames: int, *, photo_dirs=(), reveal_prob: float = 0.0):
+    """Video-like clips (the validation clips' motion, objects kept in view) of ``frames`` frames;
+    ``reveal_prob``: the share of objects that show new parts during the clip (data.SceneConfig)."""
     from ..data import SceneConfig
 
-    base = SceneConfig(size=size, frames=frames, photo_dirs=tuple(photo_dirs))
+    base = SceneConfig(size=size, frames=frames, photo_dirs=tuple(photo_dirs), reveal_prob=reveal_prob)
     return replace(base, tracking=True, max_translation=0.04, max_rotation=5.0, max_scale=0.05, camera_translation=0.02,
                    camera_rotation=1.0, camera_scale=0.02, max_layers=5)
 
