@@ -2,6 +2,7 @@
 
     python benchmarks/readout_validation.py --clips 0-6 --frames 24 default null=none power=2
     python benchmarks/readout_validation.py --clips 0-6 --frames 60 --zoom 2.5 default null=0.3
+    python benchmarks/readout_validation.py --clips 0-12 --reveal 1.0 default dpen=0.1   # objects showing new parts
 
 Each setting is a comma-joined list of overrides of the shipped session (key=value):
   null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
@@ -10,6 +11,8 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   frames=N, every=N, near=N   recent memory frames kept, the spacing between them, and how many of the
                               last ones are kept whatever the spacing (memory_near)
   fmax=0|1      each window cell's best match over the recent frames only (ReadoutConfig.frame_max)
+  dpen=X        recent-frame candidates d cells from the centre count X (d / radius)^2 less
+                (ReadoutConfig.local_distance_penalty)
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
@@ -35,7 +38,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr"}
+                      "fmax", "thr", "dpen"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -51,7 +54,8 @@ def session_for(model, setting: str):
         over["frame_max"] = bool(int(kw["fmax"]))
     if "nullrecent" in kw:
         over["null_with_recent"] = bool(int(kw["nullrecent"]))
-    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):
+    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int),
+                      ("dpen", "local_distance_penalty", float)):
         if k in kw:
             over[f] = typ(kw[k])
     cfg = dataclasses.replace(cfg, **over)
@@ -70,13 +74,15 @@ def main() -> None:
     p.add_argument("--clips", default="0-6", help="clip indices a-b (b excluded) of the validation stream")
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--zoom", type=float, default=1.4, help="tracked objects' largest scale change over a clip")
+    p.add_argument("--reveal", type=float, default=0.0, help="chance an object shows new parts during a clip (0-1)")
     p.add_argument("--t", action="store_true", help="also T (slower)")
     p.add_argument("--persistent", action="store_true", help="score only objects visible in every frame")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     a, b = (int(v) for v in args.clips.split("-"))
-    scenes = validation_clips(clips=b - a, start=a, frames=args.frames, size=(854, 480), tracked_zoom=args.zoom)
+    scenes = validation_clips(clips=b - a, start=a, frames=args.frames, size=(854, 480), tracked_zoom=args.zoom,
+                              reveal=args.reveal)
     model, _, _ = load_model("segflow-lite")
     for setting in args.settings:
         sess = session_for(model, setting)
