@@ -2,7 +2,7 @@
 
     python benchmarks/readout_validation.py --clips 0-6 --frames 24 default null=none power=2
     python benchmarks/readout_validation.py --clips 0-6 --frames 60 --zoom 2.5 default null=0.3
-    python benchmarks/readout_validation.py --clips 0-12 --reveal 1.0 default dpen=0.1   # objects showing new parts
+    python benchmarks/readout_validation.py --clips 0-12 --reveal 1.0 default   # objects showing new parts
 
 Each setting is a comma-joined list of overrides of the shipped session (key=value):
   null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
@@ -11,8 +11,6 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   frames=N, every=N, near=N   recent memory frames kept, the spacing between them, and how many of the
                               last ones are kept whatever the spacing (memory_near)
   fmax=0|1      each window cell's best match over the recent frames only (ReadoutConfig.frame_max)
-  dpen=X        recent-frame candidates d cells from the centre count X (d / radius)^2 less
-                (ReadoutConfig.local_distance_penalty)
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
@@ -38,7 +36,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "dpen"}
+                      "fmax", "thr"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -54,8 +52,7 @@ def session_for(model, setting: str):
         over["frame_max"] = bool(int(kw["fmax"]))
     if "nullrecent" in kw:
         over["null_with_recent"] = bool(int(kw["nullrecent"]))
-    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int),
-                      ("dpen", "local_distance_penalty", float)):
+    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):
         if k in kw:
             over[f] = typ(kw[k])
     cfg = dataclasses.replace(cfg, **over)

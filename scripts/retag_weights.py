@@ -1,10 +1,10 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
 (LiteConfig.flow_gate), per-pixel flow selection (LiteConfig.flow_select_radius / flow_select_max), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
-(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows, LiteConfig.memory_distance_penalty), or without their learnt flow gate
+(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows), or without their learnt flow gate
 (LiteConfig.flow_gate_net); tensors untouched.
 
     python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-full]
-        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--memory-distance-penalty 0.1] [--note TEXT]
+        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
 
 Every tensor is kept bit for bit (--flow-gate-net 0 drops the learnt gate's); only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
@@ -40,23 +40,19 @@ def main(argv=None) -> None:
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
     p.add_argument("--memory-flow-windows", default=None, type=int, choices=(0, 1),
                    help="0: the segflow method reads the recent frames in windows centred in place, not moved by its flow")
-    p.add_argument("--memory-distance-penalty", default=None, type=float,
-                   help="recent-frame candidates d cells from their window's centre count this x (d / radius)^2 less (0: off)")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
     fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate,
               "flow_gate_net": None if args.flow_gate_net is None else bool(args.flow_gate_net), "memory_gate_focus": args.memory_gate_focus,
               "flow_select_radius": args.flow_select_radius, "flow_select_max": args.flow_select_max,
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
-              "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows),
-              "memory_distance_penalty": args.memory_distance_penalty}
+              "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
     if not changes:
         p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --flow-select-radius, --flow-select-max, "
-                "--memory-gate-focus, --memory-frame-max, --memory-flow-windows, --memory-distance-penalty")
-    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius",
-                                                      "memory_distance_penalty")):
-        p.error("--flow-gate, --flow-select-radius, --memory-gate-focus and --memory-distance-penalty must be >= 0")
+                "--memory-gate-focus, --memory-frame-max, --memory-flow-windows")
+    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius")):
+        p.error("--flow-gate, --flow-select-radius and --memory-gate-focus must be >= 0")
     if changes.get("flow_select_max", 1) <= 0:
         p.error("--flow-select-max must be > 0")
     w = get_weights(args.src)

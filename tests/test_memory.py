@@ -31,9 +31,6 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
         cx = cen[0].clamp(0, w - 1).reshape(-1, 1)
         cy = cen[1].clamp(0, h - 1).reshape(-1, 1)
         s = q @ mem.keys[t].reshape(c, -1)
-        if cfg.local_distance_penalty:  # d cells from the centre: penalty * (d / radius)^2 less
-            d2 = (own[0].reshape(1, -1) - cx) ** 2 + (own[1].reshape(1, -1) - cy) ** 2
-            s = s - cfg.local_distance_penalty * d2 / cfg.radius ** 2
         inside = ((own[0].reshape(1, -1) - cx).abs() <= cfg.radius) & ((own[1].reshape(1, -1) - cy).abs() <= cfg.radius)
         sims.append(s.masked_fill(~inside, -1e4))
         vals.append(mem.values[t].reshape(mem.values.shape[1], -1).t()[None].expand(h * w, -1, -1))
@@ -57,8 +54,7 @@ def _best_over_frames(q, mem: MemoryState, positions, cfg: ReadoutConfig, sims, 
         xs = cen[0].clamp(0, w - 1).reshape(-1, 1) + dx
         inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
         idx = ys.clamp(0, h - 1) * w + xs.clamp(0, w - 1)
-        s = (mem.keys[t].reshape(q.shape[1], -1).t()[idx] * q[:, None]).sum(-1)
-        s = (s - cfg.local_distance_penalty * (dx ** 2 + dy ** 2) / cfg.radius ** 2).masked_fill(~inside, -1e4)
+        s = (mem.keys[t].reshape(q.shape[1], -1).t()[idx] * q[:, None]).sum(-1).masked_fill(~inside, -1e4)
         better = s > best
         best = torch.where(better, s, best)
         best_val = torch.where(better[..., None], mem.values[t].reshape(mem.values.shape[1], -1).t()[idx], best_val)
@@ -234,47 +230,6 @@ def test_best_match_over_frames_equals_dense_reference(moving):
     assert torch.allclose(out, _dense_readout(q, mem, pos, cfg), atol=1e-5)
     plain = readout(q, mem, config=dataclasses.replace(cfg, frame_max=False), positions=pos)
     assert (plain - out).abs().max() > 0.05
-
-
-@pytest.mark.parametrize("frame_max", [False, True])
-@pytest.mark.parametrize("moving", [False, True])
-def test_recent_distance_penalty_equals_dense_reference(moving, frame_max):
-    """ReadoutConfig.local_distance_penalty: a recent-frame candidate d cells from its window's centre counts
-    penalty * (d / radius)^2 less, in the candidate search and the exact re-scoring alike; in place (cached
-    bands) and flow-guided, with and without frame_max, it equals the definition. The long-term frame is not
-    penalised, and a large penalty makes a pixel that matches nothing keep its own place's label."""
-    mem, q = _memory(h=37, seed=6)
-    cfg = ReadoutConfig(radius=3, topk=4, temperature=0.05, tile=4, fast_select=False, null_similarity=None,
-                        frame_max=frame_max, local_distance_penalty=0.3)
-    pos = mem.positions
-    if moving:
-        flow = torch.zeros(2, 37, 21)
-        flow[0], flow[1] = -5.0, 3.0
-        pos = advance_positions(mem.positions, flow)
-    else:
-        mem.caches = [{} for _ in range(mem.recent)]
-    out = readout(q, mem, config=cfg, positions=pos)
-    assert torch.allclose(out, _dense_readout(q, mem, pos, cfg), atol=1e-5)
-    plain = readout(q, mem, config=dataclasses.replace(cfg, local_distance_penalty=0.0), positions=pos)
-    assert (plain - out).abs().max() > 0.05
-
-
-def test_a_large_distance_penalty_keeps_the_label_in_place():
-    """A frame whose keys match nothing in the recent frame (both random), labelled object on the left half
-    and background on the right: without the penalty a pixel near the border reads a mix of its window;
-    with a large one it reads its own place's label (object)."""
-    mem, q = _memory(c=64, h=12, w=16, t=1, v=2, seed=7)
-    values = torch.zeros(1, 2, 12, 16)
-    values[0, 1, :, :8] = 1.0
-    values[0, 0, :, 8:] = 1.0
-    mem = MemoryState(long_keys=mem.long_keys[:, :0], long_values=torch.zeros(2, 0), keys=mem.keys[:1],
-                      values=values, positions=mem.positions[:1])
-    cfg = ReadoutConfig(radius=4, topk=5, temperature=0.05, tile=4, fast_select=False, null_similarity=None)
-    off = readout(q, mem, config=cfg)
-    on = readout(q, mem, config=dataclasses.replace(cfg, local_distance_penalty=20.0))
-    near_border = on[1, :, 5:8]  # object cells within the radius of the background
-    assert float(near_border.min()) > 0.9
-    assert float(off[1, :, 5:8].mean()) < float(near_border.mean()) - 0.1
 
 
 @pytest.mark.parametrize("m", [6480, 1001, 85])

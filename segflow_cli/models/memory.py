@@ -97,17 +97,6 @@ class ReadoutConfig:
     # in every recent frame fills the top-k with copies of one place; with it the k candidates are k
     # places (and one top-k over a window replaces one per frame: about a fifth of the readout's time).
     frame_max: bool = False
-    # Recent frames: a candidate d cells from its window's centre counts local_distance_penalty * (d / radius)^2
-    # less cosine. Where something in the window looks like the query, looks decide as before; where
-    # nothing does (a part of the object never seen before: a car turning its side to the camera), the
-    # nearest candidates win, so the pixel keeps the label its place had (continuity in time and space).
-    # 0: off (every candidate in the window counts the same).
-    local_distance_penalty: float = 0.0
-
-
-def _distance_bias(dx: torch.Tensor, dy: torch.Tensor, cfg: "ReadoutConfig") -> torch.Tensor:
-    """-penalty * (d / radius)^2 for offsets (dx, dy) in cells from a window's centre."""
-    return (dx.float() ** 2 + dy.float() ** 2) * (-cfg.local_distance_penalty / max(cfg.radius, 1) ** 2)
 
 
 def identity_positions(h: int, w: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -275,10 +264,6 @@ def _unshifted_candidates(query: torch.Tensor, blocks: list[list[torch.Tensor]],
             cb, span = block.shape[1:]
             prod = torch.bmm(qt[:, y0:y0 + ny].reshape(ntx, ny * s, cb), block)
             sims[f, :, y0:y0 + ny].copy_(prod.as_strided((ntx, ny, s, win * u), (prod.stride(0), s * span + u, span, 1)))
-    if cfg.local_distance_penalty:  # (q, dy, p): query column q of a tile, window row dy, patch column p
-        dx = torch.arange(u, device=dev)[None, None, :] - r - torch.arange(s, device=dev)[:, None, None]
-        dy = torch.arange(win, device=dev)[None, :, None] - r
-        sims += _distance_bias(dx, dy, cfg).to(sims.dtype).reshape(s, win * u)
     if cfg.frame_max:  # each window cell's best match over the frames, then one top-k
         # amax, then the frame of each kept cell only: max with indices over the frames ran 10x slower.
         top, idx = _topk_padded(sims.amax(0), k)  # (j, y, q, k)
@@ -350,14 +335,8 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
     okx = ((px[:, None] - cx[..., None]).abs() <= r) & (px[:, None] >= 0) & (px[:, None] < w)  # (L, s*s, T, u)
     oky = ((py[:, None] - cy[..., None]).abs() <= r) & (py[:, None] >= 0) & (py[:, None] < h)
     zero = sims.new_zeros(())
-    if cfg.local_distance_penalty:  # separable in x and y too, so it rides on the same two biases
-        bx = _distance_bias(px[:, None] - cx[..., None], torch.zeros((), device=dev), cfg).to(sims.dtype)
-        by = _distance_bias(torch.zeros((), device=dev), py[:, None] - cy[..., None], cfg).to(sims.dtype)
-        sims += torch.where(okx, bx, _MASKED)[..., None, :]
-        sims += torch.where(oky, by, _MASKED)[..., :, None]
-    else:
-        sims += torch.where(okx, zero, _MASKED)[..., None, :]
-        sims += torch.where(oky, zero, _MASKED)[..., :, None]
+    sims += torch.where(okx, zero, _MASKED)[..., None, :]
+    sims += torch.where(oky, zero, _MASKED)[..., :, None]
     if cfg.frame_max:  # each patch cell's best match over the frames (each frame's patch where its flow says)
         per = sims.reshape(tiles, s * s, t, u * u)
         top, cell = _topk_padded(per.amax(2), k)  # (L, s*s, k)
@@ -367,23 +346,6 @@ def _local_candidates(query: torch.Tensor, keys: torch.Tensor, positions: torch.
         top, idx = _topk_padded(sims.reshape(tiles, s * s, t * u * u), k)  # (L, s*s, k)
     picked = torch.gather(rows, 1, idx.reshape(tiles, -1)).reshape(tiles, s * s, k)
     return _untile(top, h, w, s), _untile(picked, h, w, s)
-
-
-def _recent_distance_bias(rows: torch.Tensor, m: int, positions: torch.Tensor, grid: tuple[int, int],
-                          cfg: ReadoutConfig) -> torch.Tensor:
-    """rows (N, k) candidates (the first m long-term, then recent frame f's cell p at m + f h w + p),
-    positions (T, 2, h, w) the queries' window centres -> (N, k) the distance bias of each recent candidate
-    from its query's (rounded) centre in that frame, 0 for long-term ones (as the candidate search adds it)."""
-    h, w = grid
-    hw = h * w
-    local = (rows - m).clamp_min(0)
-    frame, cell = local // hw, local % hw
-    centres = torch.round(positions).clamp_min(0).reshape(positions.shape[0], 2, hw)
-    n = torch.arange(rows.shape[0], device=rows.device)[:, None].expand_as(rows)
-    cx = centres[frame, 0, n].clamp_max(w - 1)
-    cy = centres[frame, 1, n].clamp_max(h - 1)
-    bias = _distance_bias(cell % w - cx, cell // w - cy, cfg)
-    return torch.where(rows >= m, bias, torch.zeros((), device=rows.device))
 
 
 def _bf16_is_fast(device: torch.device) -> bool:
@@ -442,8 +404,6 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
-    if memory.recent and config.local_distance_penalty:
-        exact = exact + _recent_distance_bias(rows, m, pos, (h, w), config)
     exact = exact.masked_fill(masked, _MASKED)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
     if config.null_similarity is not None and (config.null_with_recent or not memory.recent):

@@ -54,9 +54,6 @@ class LiteConfig:
         frames (True in cards written before the field) or only when it holds none (after a scene cut).
     memory_frame_max: each recent-frame window cell offers only its best match over the recent frames
         (ReadoutConfig.frame_max); False in cards written before the field.
-    memory_distance_penalty: a recent-frame candidate d cells from its window's centre counts this times
-        (d / memory_radius)^2 less cosine (ReadoutConfig.local_distance_penalty); 0: off (new networks and
-        cards written before the field).
     memory_flow_windows: the recent frames' windows are centred where the network's flow says each pixel
         came from (True, and in cards written before the field) or on the pixel itself (False, as
         ``propagate`` reads them).
@@ -93,7 +90,6 @@ class LiteConfig:
     memory_null_with_recent: bool = False
     memory_frame_max: bool = True
     memory_flow_windows: bool = True
-    memory_distance_penalty: float = 0.0
     key_encoder: Literal["trunk", "imagenet"] = "imagenet"
 
     @property
@@ -102,7 +98,7 @@ class LiteConfig:
 
         return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature,
                              null_similarity=self.memory_null, null_with_recent=self.memory_null_with_recent,
-                             frame_max=self.memory_frame_max, local_distance_penalty=self.memory_distance_penalty)
+                             frame_max=self.memory_frame_max)
 
     def to_dict(self) -> dict:
         return asdict(self)
