@@ -125,6 +125,9 @@ def test_cli_trains_one_phase_and_rejects_unknown_phases(tmp_path):
 
     bad = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "bad"), "--phases", "seg,depth"])
     assert bad.exit_code != 0 and "phases must be seg and/or flow" in bad.output and "Traceback" not in bad.output
+    share = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "bad2"), "--reveal-prob", "2"])
+    assert share.exit_code != 0 and "--reveal-prob 2.0: must lie in [0, 1]" in share.output and "Traceback" not in share.output
+    assert not (tmp_path / "bad2").exists()  # refused before the run folder is written
     cfg = dict(steps=2, val_every=100, ckpt_every=100, **TINY)
     train(TrainConfig(out=tmp_path / "init", export=str(tmp_path / "init.safetensors"), **cfg))
     res = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "f"), "--init", str(tmp_path / "init.safetensors"),

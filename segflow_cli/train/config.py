@@ -79,6 +79,9 @@ class TrainConfig:
         for name in ("steps", "batch_size", "switch_every"):
             if getattr(self, name) < 1:
                 raise ArgumentError(name, getattr(self, name), "must be at least 1")
+        for name in ("thin_prob", "fog_prob", "reveal_prob", "hard_prior_rate"):  # before the run folder is written
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ArgumentError(name, getattr(self, name), "must lie in [0, 1]", fix="give a share between 0 and 1")
 
     def phase_at(self, step: int) -> str:
         if self.schedule == "joint":
