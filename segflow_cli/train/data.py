@@ -46,16 +46,19 @@ def scene_configs(cfg: TrainConfig) -> list:
     return [fast, slow]
 
 
+def rollout_config(cfg: TrainConfig):
+    """The scene configuration of a ``--rollout`` run's clips (one place for the loop and the card)."""
+    from .rollout import rollout_scene_config
+
+    return rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob)
+
+
 def data_engine_settings(cfg: TrainConfig) -> dict:
     """What the data engine drew for this run: generator, stream seed and every scene configuration
     (synthetic data is the stream (config, seed, index), so these reproduce it exactly)."""
     from dataclasses import asdict
 
-    configs = scene_configs(cfg)
-    if cfg.rollout:
-        from .rollout import rollout_scene_config
-
-        configs = [rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob)]
+    configs = [rollout_config(cfg)] if cfg.rollout else scene_configs(cfg)
     scenes = [{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(sc).items()} for sc in configs]
     return {"generator": "segflow_cli.data.generate_scene", "seed": cfg.seed, "scene_configs": scenes,
             "interleave": "scene i uses scene_configs[i % len(scene_configs)]"}

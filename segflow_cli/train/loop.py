@@ -164,10 +164,10 @@ def train(cfg: TrainConfig) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
     if cfg.rollout:
-        from .data import STREAM_LENGTH
-        from .rollout import RolloutClips, rollout_scene_config
+        from .data import STREAM_LENGTH, rollout_config
+        from .rollout import RolloutClips
 
-        samples = RolloutClips(rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob),
+        samples = RolloutClips(rollout_config(cfg),
                                length=cfg.train_samples or STREAM_LENGTH, seed=cfg.seed, transform=transform)
     else:
         samples = train_pairs(cfg, transform=transform)
