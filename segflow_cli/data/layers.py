@@ -13,6 +13,9 @@ from .config import SceneConfig
 from .motion import LayerMotion, similarity
 
 
+_REVEAL_EDGE = 0.04  # width of the seam between old and new parts of a revealing layer, in shares of the layer
+
+
 @dataclass(frozen=True)
 class Layer:
     canvas: np.ndarray  # (hc, wc, 4) uint8: RGB premultiplied by alpha, alpha 0..255
@@ -37,9 +40,6 @@ class Layer:
         return np.rint(out).astype(np.uint8)
 
 
-_REVEAL_EDGE = 0.04  # width of the seam between old and new parts, in shares of the layer
-
-
 def _reveal(rng: np.random.Generator, alpha: np.ndarray, rgb: np.ndarray, frames: int) -> tuple:
     """A second look for a layer: ``rgb`` (hc, wc, 3) swept in along a random direction with a wavy front,
     from nothing at frame 0 to 40-90 % of the layer by the last frame (see Layer.reveal)."""
@@ -52,9 +52,11 @@ def _reveal(rng: np.random.Generator, alpha: np.ndarray, rgb: np.ndarray, frames
     ramp += cv2.resize(coarse, (wc, hc), interpolation=cv2.INTER_CUBIC)
     inside = alpha > 0
     order = np.zeros((hc, wc), np.float32)
-    if inside.any():  # rank within the layer: share s of the pixels has turned when shown reaches s
-        vals = ramp[inside]
-        order[inside] = np.argsort(np.argsort(vals)).astype(np.float32) / max(vals.size - 1, 1)
+    n = int(inside.sum())
+    if n:  # rank within the layer: share s of the pixels has turned when shown reaches s
+        rank = np.empty(n, np.float32)
+        rank[np.argsort(ramp[inside])] = np.arange(n, dtype=np.float32) / max(n - 1, 1)
+        order[inside] = rank
     end = rng.uniform(0.4, 0.9)
     shown = (end * np.arange(frames, dtype=np.float32) / max(frames - 1, 1)).astype(np.float32)
     return _premultiply(rgb, alpha), order, shown
