@@ -4,7 +4,7 @@
 (LiteConfig.flow_gate_net); tensors untouched.
 
     python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-full]
-        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
+        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12|none] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
 
 Every tensor is kept bit for bit (--flow-gate-net 0 drops the learnt gate's); only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
@@ -12,7 +12,8 @@ shipped file of stop 23 was made from stop 22's (the flow branch trained on DIS-
 refines the "fine" DIS setting better than it refines medium on the generated validation pairs), and
 stop 24's from stop 23's (the residual gate and the gate focus), stop 25's from stop 24's (the readout's
 best match over the recent frames; benchmarks/RESULTS.md), stop 30's from stop 29's (the "full" warm
-start and the per-pixel flow selection). Named set_warm_start.py before stop 25.
+start and the per-pixel flow selection), stop 34's from stop 33's (the "dis-match" warm start, the local error
+choosing every pixel). Named set_warm_start.py before stop 25.
 """
 
 from __future__ import annotations
@@ -22,19 +23,36 @@ import dataclasses
 from pathlib import Path
 
 
+class _SelectMax:
+    """--flow-select-max's value: a size in px, or None ("none") for no size rule."""
+
+    def __init__(self, value: float | None) -> None:
+        self.value = value
+
+
+def _select_max(text: str) -> _SelectMax:
+    if text.lower() == "none":
+        return _SelectMax(None)
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0 or none")
+    return _SelectMax(value)
+
+
 def main(argv=None) -> None:
     from segflow_cli.weights import get_weights, save_derived
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("src")
     p.add_argument("dst")
-    p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine", "dis-full"))
+    p.add_argument("--flow-init", default=None, choices=("none", "dis", "dis-fine", "dis-full", "dis-match"))
     p.add_argument("--flow-gate", default=None, type=float, help="the residual gate's scale in grey levels (0: off)")
     p.add_argument("--flow-gate-net", default=None, type=int, choices=(0, 1),
                    help="0: drop the learnt flow gate (its tensors; scripts/train_flow_gate.py adds one)")
     p.add_argument("--flow-select-radius", default=None, type=int,
                    help="per-pixel choice between warm start and corrected flow over (2 r + 1)^2 windows (0: off)")
-    p.add_argument("--flow-select-max", default=None, type=float, help="corrections this large (px) are always kept")
+    p.add_argument("--flow-select-max", default=None, type=_select_max,
+                   help="corrections this large (px) are always kept; none: the local error decides every pixel")
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
@@ -44,17 +62,17 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate,
               "flow_gate_net": None if args.flow_gate_net is None else bool(args.flow_gate_net), "memory_gate_focus": args.memory_gate_focus,
-              "flow_select_radius": args.flow_select_radius, "flow_select_max": args.flow_select_max,
+              "flow_select_radius": args.flow_select_radius,
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
               "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
+    if args.flow_select_max is not None:
+        changes["flow_select_max"] = args.flow_select_max.value  # None is a value here: no size rule
     if not changes:
         p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --flow-select-radius, --flow-select-max, "
                 "--memory-gate-focus, --memory-frame-max, --memory-flow-windows")
     if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius")):
         p.error("--flow-gate, --flow-select-radius and --memory-gate-focus must be >= 0")
-    if changes.get("flow_select_max", 1) <= 0:
-        p.error("--flow-select-max must be > 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")

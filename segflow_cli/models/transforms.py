@@ -24,14 +24,15 @@ from ..classical import DIS_METHOD_PRESETS as DIS_PRESET_OF  # flow_init -> dis_
 class PairTransform:
     """flow_init: "dis" adds OpenCV DIS flow (medium preset) frame1 -> frame2 as the warm start,
     "dis-fine" the same at full resolution with denser patches (classical.dis_flow's "fine" preset),
-    "dis-full" at full resolution with sparser patches (its "full" preset); "none" gives None (the
-    network estimates flow from scratch)."""
+    "dis-full" at full resolution with sparser patches (its "full" preset), "dis-match" DIS full seeded by
+    a global match of the frozen ImageNet Lite0's features (models.match_start: large motion); "none" gives
+    None (the network estimates flow from scratch)."""
 
-    flow_init: Literal["none", "dis", "dis-fine", "dis-full"] = "none"
+    flow_init: Literal["none", "dis", "dis-fine", "dis-full", "dis-match"] = "none"
 
     def __post_init__(self) -> None:
-        if self.flow_init != "none" and self.flow_init not in DIS_PRESET_OF:
-            raise ValueError(f"unknown flow_init {self.flow_init!r}; use one of none, {', '.join(DIS_PRESET_OF)}")
+        if self.flow_init not in ("none", "dis-match") and self.flow_init not in DIS_PRESET_OF:
+            raise ValueError(f"unknown flow_init {self.flow_init!r}; use one of none, {', '.join(DIS_PRESET_OF)}, dis-match")
 
     @staticmethod
     def image(frame: np.ndarray, device=None) -> torch.Tensor:
@@ -49,6 +50,10 @@ class PairTransform:
         """(H, W, 3) uint8 frames -> (2, H, W) float32 flow frame1 -> frame2 in pixels, or None."""
         if self.flow_init == "none":
             return None
+        if self.flow_init == "dis-match":
+            from .match_start import matched_dis
+
+            return torch.from_numpy(matched_dis(frame1, frame2)).permute(2, 0, 1)
         from ..classical import dis_flow
 
         return torch.from_numpy(dis_flow(frame1, frame2, preset=DIS_PRESET_OF[self.flow_init])).permute(2, 0, 1)

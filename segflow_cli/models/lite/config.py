@@ -17,8 +17,9 @@ class LiteConfig:
     fusion_strides: strides at which features are exchanged in both directions.
     flow_init: "dis" warm-starts the flow branch from OpenCV DIS flow (medium preset) and learns the
         residual (RAFT's flow_init idea); "dis-fine" from DIS at full resolution with denser patches,
-        "dis-full" at full resolution with sparser ones (models.transforms.PairTransform); "none"
-        estimates flow from scratch.
+        "dis-full" at full resolution with sparser ones, "dis-match" DIS full seeded by a global match of
+        the frozen ImageNet Lite0's features (models.match_start, for large motion; models.transforms.PairTransform);
+        "none" estimates flow from scratch.
     flow_gate: with a warm start, the learnt correction is scaled per pixel by flow_branch.residual_gate,
         min(1, e / flow_gate) with e the warm start's local colour error in 0-255 levels, so it cannot
         move a flow the frames already agree with (zero motion, a translation DIS gets right);
@@ -29,7 +30,8 @@ class LiteConfig:
     flow_select_radius, flow_select_max: at inference, each pixel keeps the warm start instead of the
         corrected flow where the warm start's local (grey) error over a (2 r + 1)^2 window is lower and the
         correction is smaller than flow_select_max pixels (flow_select.select_flow); radius 0: off (new
-        networks, and cards written before the fields).
+        networks, and cards written before the fields); flow_select_max None: no correction passes for its
+        size, the local error decides every pixel (the "dis-match" warm start already reaches large motion).
     prior_gain: logit added per unit of (2 * prior - 1) so an untrained head reproduces the prior.
     reference_matching: the decoder also reads first-frame matching scores (matching.py) when a
         reference memory is given.
@@ -70,11 +72,11 @@ class LiteConfig:
     decoder_channels: int = 64
     fusion_channels: int = 32
     fusion_strides: tuple[int, ...] = (8, 16)
-    flow_init: Literal["none", "dis", "dis-fine", "dis-full"] = "dis"
+    flow_init: Literal["none", "dis", "dis-fine", "dis-full", "dis-match"] = "dis"
     flow_gate: float = 2.0
     flow_gate_net: bool = False
     flow_select_radius: int = 0
-    flow_select_max: float = 12.0
+    flow_select_max: float | None = 12.0
     prior_gain: float = 4.0
     reference_matching: bool = True
     match_topk: int = 5

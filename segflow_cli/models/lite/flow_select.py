@@ -7,7 +7,8 @@ stop 30). So each pixel keeps whichever of the two flows explains the frames bet
 difference between image1 and image2 warped by that flow, with each window's mean removed (a brightness
 change moves both alike), its magnitude averaged over the window. Large corrections (at least ``max_change``
 pixels) are always kept: they are where the network repairs what DIS lost (fast motion), and there a
-small window's error often prefers a wrong flow that lands on similar texture.
+small window's error often prefers a wrong flow that lands on similar texture; ``max_change`` None keeps
+none for their size (a warm start that reaches large motion itself, "dis-match", needs no such pass).
 
 Not used in training (the loss sees the gated flow; a hard choice passes no gradient to the pixels it
 drops). Shapes: images (B, 3, H, W) in [0, 1], flows (B, 2, H, W) in pixels image1 -> image2.
@@ -31,11 +32,11 @@ def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor,
 
 
 def select_flow(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Tensor, flow: torch.Tensor, *,
-                radius: int, max_change: float) -> torch.Tensor:
+                radius: int, max_change: float | None) -> torch.Tensor:
     """-> (B, 2, H, W): ``flow`` where its local error is lower than the warm start's or where it differs
-    from the warm start by at least ``max_change`` pixels, else ``flow_init``."""
-    if radius < 1 or not max_change > 0:
-        raise ValueError(f"flow selection needs radius >= 1 and max_change > 0, got {radius} and {max_change}")
+    from the warm start by at least ``max_change`` pixels (None: never for its size), else ``flow_init``."""
+    if radius < 1 or (max_change is not None and not max_change > 0):
+        raise ValueError(f"flow selection needs radius >= 1 and max_change > 0 or None, got {radius} and {max_change}")
     if flow.shape != flow_init.shape or image1.shape[-2:] != flow.shape[-2:]:
         raise ValueError(f"flow selection: images {tuple(image1.shape)}, flows {tuple(flow_init.shape)} and "
                          f"{tuple(flow.shape)} must share (B, H, W)")
@@ -44,6 +45,8 @@ def select_flow(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Ten
         init, corrected = flow_init[i:i + 1], flow[i:i + 1]
         err = local_error(image1[i:i + 1], image2[i:i + 1], torch.cat([init, corrected]), radius)
         change = corrected - init
-        keep = (err[:, 1:] < err[:, :1]) | (torch.hypot(change[:, :1], change[:, 1:]) >= max_change)
+        keep = err[:, 1:] < err[:, :1]
+        if max_change is not None:
+            keep |= torch.hypot(change[:, :1], change[:, 1:]) >= max_change
         out.append(torch.where(keep, corrected, init))
     return torch.cat(out).contiguous()
