@@ -152,6 +152,6 @@ def _summary(real: dict) -> str:
         parts.append(f"DAVIS J&F{when} " + ", ".join(f"{label(k)} {100 * v['J&F-Mean']:.1f}" for k, v in davis.items()))
     flow = real.get("flow_shared_pairs", {})
     if "segflow" in flow:
-        extra = ", ".join(f"{k} {v['EPE']:.2f}" for k, v in flow.items() if k not in ("segflow", "command"))
+        extra = ", ".join(f"{k} {v['EPE']:.2f}" for k, v in flow.items() if k != "segflow" and isinstance(v, dict) and "EPE" in v)
         parts.append(f"flow EPE {flow['segflow']['EPE']:.2f}" + (f" ({extra})" if extra else ""))
     return "; ".join(parts) or "-"
