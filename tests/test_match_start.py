@@ -49,6 +49,8 @@ def test_no_motion_gives_zero_flow_and_bad_frames_are_refused():
     assert np.abs(matched_dis(a, a)).max() < 0.05
     with pytest.raises(ValueError, match="one size"):
         matched_dis(a, a[:64])
+    with pytest.raises(ValueError, match="uint8"):
+        matched_dis(a, a.astype(np.float32))
 
 
 def test_the_match_is_consistent_both_ways_on_a_cyclic_shift():

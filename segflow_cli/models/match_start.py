@@ -109,8 +109,9 @@ def coarse_match(fa: torch.Tensor, fb: torch.Tensor) -> tuple[torch.Tensor, torc
 def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 frames -> (H, W, 2) float32 flow frame1 -> frame2: DIS full and DIS full seeded by the
     global match, chosen per pixel by the local photometric error (see the module's docstring)."""
-    if frame1.shape != frame2.shape or frame1.ndim != 3:
-        raise ValueError(f"frames must be two (H, W, 3) arrays of one size, got {frame1.shape} and {frame2.shape}")
+    if frame1.shape != frame2.shape or frame1.ndim != 3 or frame1.dtype != np.uint8 or frame2.dtype != np.uint8:
+        raise ValueError(f"frames must be two (H, W, 3) uint8 arrays of one size, got {frame1.shape} {frame1.dtype} "
+                         f"and {frame2.shape} {frame2.dtype}")
     base = dis_flow(frame1, frame2, preset=DIS_PRESET)
     fa, padder = match_features(frame1)
     fb, _ = match_features(frame2)
