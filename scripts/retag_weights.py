@@ -23,22 +23,6 @@ import dataclasses
 from pathlib import Path
 
 
-class _SelectMax:
-    """--flow-select-max's value: a size in px, or None ("none") for no size rule."""
-
-    def __init__(self, value: float | None) -> None:
-        self.value = value
-
-
-def _select_max(text: str) -> _SelectMax:
-    if text.lower() == "none":
-        return _SelectMax(None)
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0 or none")
-    return _SelectMax(value)
-
-
 def main(argv=None) -> None:
     from segflow_cli.weights import get_weights, save_derived
 
@@ -51,7 +35,7 @@ def main(argv=None) -> None:
                    help="0: drop the learnt flow gate (its tensors; scripts/train_flow_gate.py adds one)")
     p.add_argument("--flow-select-radius", default=None, type=int,
                    help="per-pixel choice between warm start and corrected flow over (2 r + 1)^2 windows (0: off)")
-    p.add_argument("--flow-select-max", default=None, type=_select_max,
+    p.add_argument("--flow-select-max", default=None,
                    help="corrections this large (px) are always kept; none: the local error decides every pixel")
     p.add_argument("--memory-gate-focus", default=None, type=float, help="the memory gate's focus on unsure pixels (0: off)")
     p.add_argument("--memory-frame-max", default=None, type=int, choices=(0, 1),
@@ -66,8 +50,14 @@ def main(argv=None) -> None:
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
               "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
     changes = {k: v for k, v in fields.items() if v is not None}
-    if args.flow_select_max is not None:
-        changes["flow_select_max"] = args.flow_select_max.value  # None is a value here: no size rule
+    if args.flow_select_max is not None:  # given: a size, or "none" (a value here: no size rule)
+        text = args.flow_select_max.lower()
+        try:
+            changes["flow_select_max"] = None if text == "none" else float(text)
+        except ValueError:
+            p.error(f"--flow-select-max takes a size in px or none, not {args.flow_select_max!r}")
+        if changes["flow_select_max"] is not None and not changes["flow_select_max"] > 0:
+            p.error("--flow-select-max must be > 0 or none")
     if not changes:
         p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --flow-select-radius, --flow-select-max, "
                 "--memory-gate-focus, --memory-frame-max, --memory-flow-windows")

@@ -29,6 +29,7 @@ from ..classical import dis_flow
 from ..ops import InputPadder
 from .lite.encoders import KeyEncoder, LiteTrunk
 from .lite.flow_select import local_error
+from .transforms import PairTransform
 
 MATCH_STRIDE = 16  # the match's cell: coarse enough for an all-pairs match on 2 cores, fine enough to seed DIS
 SUBCELL_TEMPERATURE = 0.02  # the soft-argmax over the best cell's neighbours (cosines), below-cell precision
@@ -40,7 +41,7 @@ DIS_PRESET = "full"  # both DIS runs: segflow-lite's warm start preset (classica
 _ENCODER: dict[bool, KeyEncoder] = {}
 # The last frames' features by content: in a video each frame is frame 1 of one pair and frame 2 of the
 # next (the session's pairs are current -> previous), so keeping two saves one encoder pass a frame.
-_FEATURES: dict[bytes, tuple[torch.Tensor, InputPadder]] = {}
+_FEATURES: dict[tuple, tuple[torch.Tensor, InputPadder]] = {}
 _FEATURES_KEPT = 2
 
 
@@ -57,11 +58,10 @@ def _encoder() -> KeyEncoder:
 def match_features(frame: np.ndarray) -> tuple[torch.Tensor, InputPadder]:
     """(H, W, 3) uint8 -> unit-norm stride-16 features (C, Hp/16, Wp/16) of the padded frame, and its padder
     (the same frame content again within the last two: the kept result, not recomputed)."""
-    frame = np.require(frame, requirements=["C", "W"])  # decoded frames can be read-only: torch wants writable ones
-    key = hashlib.blake2b(memoryview(frame), digest_size=16, person=repr(frame.shape).encode()[:16]).digest()
+    key = (frame.shape, hashlib.blake2b(np.ascontiguousarray(frame).data, digest_size=16).digest())
     if key in _FEATURES:
         return _FEATURES[key]
-    image = torch.from_numpy(frame).permute(2, 0, 1)[None].float().div_(255.0)
+    image = PairTransform.image(frame)[None]
     padder = InputPadder(image.shape, stride=32)  # the trunk's stride: its stride-16 grid is Hp/16 x Wp/16
     with torch.no_grad():
         f16 = _encoder().trunk(padder.pad(image)[0], upto=16)[LiteTrunk.strides.index(16)]
@@ -121,6 +121,6 @@ def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
     keep = padder.unpad(F.interpolate(kept[None, None].float(), size=size, mode="nearest"))[0, 0] > 0.5
     seed = np.where(keep.numpy()[..., None], match.permute(1, 2, 0).numpy(), base)
     seeded = dis_flow(frame1, frame2, preset=DIS_PRESET, init=seed)
-    as_t = lambda x: torch.from_numpy(np.require(x, requirements=["C", "W"])).permute(2, 0, 1)[None].float()  # noqa: E731
-    err = local_error(as_t(frame1) / 255.0, as_t(frame2) / 255.0, torch.cat([as_t(base), as_t(seeded)]), SELECT_RADIUS)[0]
+    flows = torch.from_numpy(np.stack([base, seeded])).permute(0, 3, 1, 2)  # (2, 2, H, W): the two candidates
+    err = local_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None], flows, SELECT_RADIUS)[0]
     return np.where((err[1] < err[0]).numpy()[..., None], seeded, base).astype(np.float32)
