@@ -46,12 +46,14 @@ _FEATURES_KEPT = 2
 
 
 def _encoder() -> KeyEncoder:
-    """The frozen ImageNet Lite0 up to stride 16, folded for inference; bf16 where the CPU multiplies it natively."""
+    """The frozen ImageNet Lite0 up to stride 16, folded for inference; bf16 where the CPU multiplies it natively.
+    Channels-last like the runner's network (oneDNN): 2.5x faster on the 2-core CPU (95 -> 37 ms at 1024x448,
+    bf16; benchmarks/RESULTS.md, stop 35)."""
     from ..policy import cpu_native_bf16
 
     bf16 = cpu_native_bf16()
     if bf16 not in _ENCODER:
-        _ENCODER[bf16] = KeyEncoder(pretrained=True).folded(bf16_cpu=bf16)
+        _ENCODER[bf16] = KeyEncoder(pretrained=True).folded(bf16_cpu=bf16).to(memory_format=torch.channels_last)
     return _ENCODER[bf16]
 
 
