@@ -36,7 +36,9 @@ SUBCELL_TEMPERATURE = 0.02  # the soft-argmax over the best cell's neighbours (c
 CONSISTENCY_CELLS = 1.0  # a match is kept where the backward match returns within this many cells
 SELECT_RADIUS = 4  # the per-pixel choice's window (flow_select.local_error), in pixels
 ROW_CHUNK = 4096  # frame-1 cells matched at once: memory stays bounded at large inputs (4096 x N cosines)
-DIS_PRESET = "full"  # both DIS runs: segflow-lite's warm start preset (classical.DIS_FULL)
+DIS_PRESET = "full"  # every DIS run: segflow-lite's warm start preset (classical.DIS_FULL)
+HOMOGRAPHY_THRESHOLD = 16.0  # RANSAC's inlier distance in pixels: one match cell
+MIN_MATCHES = 8  # kept matches needed to fit the dominant homography
 
 _ENCODER: dict[bool, KeyEncoder] = {}
 # The last frames' features by content: in a video each frame is frame 1 of one pair and frame 2 of the
@@ -108,9 +110,36 @@ def coarse_match(fa: torch.Tensor, fb: torch.Tensor) -> tuple[torch.Tensor, torc
     return fw, (fw + back).norm(dim=0) < CONSISTENCY_CELLS
 
 
+def dominant_homography(fw: torch.Tensor, kept: torch.Tensor, padder: InputPadder) -> np.ndarray | None:
+    """The kept matches' dominant motion as a flow: fw (2, h, w) in cells, kept (h, w) bool on the padded
+    stride-16 grid -> (H, W, 2) float32 flow of the RANSAC homography (HOMOGRAPHY_THRESHOLD) between the kept
+    cells' centres and their matches, in the unpadded frame's pixels, or None with fewer than MIN_MATCHES."""
+    import cv2
+
+    if int(kept.sum()) < MIN_MATCHES:
+        return None
+    left, _, top, _ = padder.pads
+    h, w = kept.shape
+    gy, gx = np.mgrid[0:h, 0:w]
+    centres = np.stack([gx, gy], -1) * MATCH_STRIDE + (MATCH_STRIDE - 1) / 2 - np.array([left, top])
+    k = kept.numpy()
+    src = centres[k].astype(np.float32)
+    dst = src + fw.permute(1, 2, 0).numpy()[k] * MATCH_STRIDE
+    hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, HOMOGRAPHY_THRESHOLD)  # OpenCV's RANSAC: fixed seed
+    if hom is None:
+        return None
+    height, width = padder.size
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    grid = np.stack([xs, ys], -1)
+    to = cv2.perspectiveTransform(grid.reshape(1, -1, 2), hom)[0].reshape(height, width, 2)
+    flow = to - grid
+    return flow.astype(np.float32) if np.isfinite(flow).all() else None
+
+
 def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 frames -> (H, W, 2) float32 flow frame1 -> frame2: DIS full and DIS full seeded by the
-    global match, chosen per pixel by the local photometric error (see the module's docstring)."""
+    """(H, W, 3) uint8 frames -> (H, W, 2) float32 flow frame1 -> frame2: DIS full, DIS full seeded by the
+    global match and DIS full seeded by the matches' dominant homography, chosen per pixel by the local
+    photometric error (see the module's docstring)."""
     if frame1.shape != frame2.shape or frame1.ndim != 3 or frame1.dtype != np.uint8 or frame2.dtype != np.uint8:
         raise ValueError(f"frames must be two (H, W, 3) uint8 arrays of one size, got {frame1.shape} {frame1.dtype} "
                          f"and {frame2.shape} {frame2.dtype}")
@@ -122,7 +151,11 @@ def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
     match = padder.unpad(F.interpolate(fw[None] * MATCH_STRIDE, size=size, mode="bilinear", align_corners=False))[0]
     keep = padder.unpad(F.interpolate(kept[None, None].float(), size=size, mode="nearest"))[0, 0] > 0.5
     seed = np.where(keep.numpy()[..., None], match.permute(1, 2, 0).numpy(), base)
-    seeded = dis_flow(frame1, frame2, preset=DIS_PRESET, init=seed)
-    flows = torch.from_numpy(np.stack([base, seeded])).permute(0, 3, 1, 2)  # (2, 2, H, W): the two candidates
+    candidates = [base, dis_flow(frame1, frame2, preset=DIS_PRESET, init=seed)]
+    plane = dominant_homography(fw, kept, padder)
+    if plane is not None:
+        candidates.append(dis_flow(frame1, frame2, preset=DIS_PRESET, init=plane))
+    flows = torch.from_numpy(np.stack(candidates)).permute(0, 3, 1, 2)  # (N, 2, H, W)
     err = local_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None], flows, SELECT_RADIUS)[0]
-    return np.where((err[1] < err[0]).numpy()[..., None], seeded, base).astype(np.float32)
+    best = err.argmin(0).numpy()  # ties go to the first: DIS full
+    return np.take_along_axis(np.stack(candidates), best[None, ..., None], 0)[0].astype(np.float32)
