@@ -54,3 +54,37 @@ def test_train_cli_runs_rollouts_and_refuses_short_ones(tmp_path):
     assert card["training"]["data_engine_settings"]["scene_configs"][0]["frames"] == 3
     bad = runner.invoke(app, [*base, "--out", str(tmp_path / "b"), "--rollout", "2"])
     assert bad.exit_code != 0 and "--rollout" in bad.output and "Traceback" not in bad.output
+
+
+def test_new_parts_are_those_no_earlier_mask_came_near():
+    from segflow_cli.train.rollout import new_parts
+
+    seen, target = torch.zeros(1, 1, 40, 60), torch.zeros(1, 1, 40, 60)
+    seen[..., 10:30, 10:30] = 1
+    target[..., 10:30, 10:50] = 1  # the object shows 20 more columns
+    new = new_parts(seen, target, margin=4)
+    assert torch.equal(new[..., 10:30, 34:50], torch.ones(1, 1, 20, 16))  # beyond the margin: new
+    assert float(new[..., :, :34].sum()) == 0 and float(new[..., :10, :].sum()) == 0  # near what was seen: not new
+
+
+def test_the_new_part_weight_raises_the_loss_where_new_parts_are_missed():
+    from segflow_cli.train import TrainConfig
+    from segflow_cli.train.loop import build
+    from segflow_cli.train.rollout import rollout_loss
+
+    torch.manual_seed(0)
+    model = build(TrainConfig(out="unused", size=(64, 64), rollout=3, phases=("seg",))).eval()
+    target = torch.zeros(1, 3, 1, 64, 64)
+    for i, right in enumerate((30, 42, 54)):  # an object revealing more of itself each frame
+        target[0, i, 0, 16:48, 10:right] = 1
+    batch = {"frames": torch.rand(1, 3, 3, 64, 64), "target": target, "flow_init": torch.zeros(1, 2, 2, 64, 64),
+             "has_init": torch.tensor([False])}
+    with torch.no_grad():
+        plain, _ = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0)
+        weighted, logs = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0, new_part_weight=4.0)
+    assert float(weighted) > float(plain) and logs["new"] > 0
+
+
+def test_the_new_part_weight_needs_rollouts():
+    res = CliRunner().invoke(app, ["train", "--out", "unused", "--new-part-weight", "2"])
+    assert res.exit_code != 0 and "--new-part-weight" in res.output and "Traceback" not in res.output

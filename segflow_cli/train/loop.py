@@ -192,7 +192,8 @@ def train(cfg: TrainConfig) -> dict:
                 if cfg.rollout:
                     from .rollout import rollout_loss
 
-                    loss, logs = rollout_loss(net, batch, memory_frames=cfg.rollout_memory, seed=cfg.seed * 1_000_003 + step)
+                    loss, logs = rollout_loss(net, batch, memory_frames=cfg.rollout_memory, seed=cfg.seed * 1_000_003 + step,
+                                              new_part_weight=cfg.new_part_weight)
                 else:
                     loss, logs = step_loss(net, batch, phase)
             opt.zero_grad(set_to_none=True)

@@ -33,9 +33,10 @@ def multiscale_epe(flow_preds: list[torch.Tensor], gt: torch.Tensor, valid: torc
     return total, final
 
 
-def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross entropy plus soft Dice; logits and target (B, K, H, W), target in {0, 1}."""
-    bce = F.binary_cross_entropy_with_logits(logits, target)
+def seg_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross entropy plus soft Dice; logits and target (B, K, H, W), target in {0, 1}; ``weight``
+    (broadcastable to the target) scales each pixel's cross entropy (the Dice term stays unweighted)."""
+    bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     p = torch.sigmoid(logits)
     inter = (p * target).sum(dim=(-2, -1))
     dice = 1 - (2 * inter + 1) / (p.sum(dim=(-2, -1)) + target.sum(dim=(-2, -1)) + 1)

@@ -71,8 +71,23 @@ def _on_grid(p: torch.Tensor, grid) -> torch.Tensor:
     return F.adaptive_avg_pool2d(torch.cat([1 - p, p], 1).float(), grid)
 
 
-def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float = 0.2, seed: int = 0):
-    """The mean segmentation loss over frames 1..T-1 of a rollout, and logs (iou of the last frame)."""
+NEW_PART_MARGIN = 8  # px: an object pixel is "new" when no earlier frame's mask came this close to it
+
+
+def new_parts(seen: torch.Tensor, target: torch.Tensor, margin: int = NEW_PART_MARGIN) -> torch.Tensor:
+    """seen (B, 1, H, W): the union of the object's earlier masks; target (B, 1, H, W) this frame's mask ->
+    (B, 1, H, W) 1 where the object shows a part no earlier mask came within ``margin`` pixels of."""
+    near = F.max_pool2d(seen, 2 * margin + 1, stride=1, padding=margin)
+    return target * (1.0 - near)
+
+
+def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float = 0.2, seed: int = 0,
+                 new_part_weight: float = 0.0):
+    """The mean segmentation loss over frames 1..T-1 of a rollout, and logs (iou of the last frame).
+
+    ``new_part_weight`` > 0: each pixel's cross entropy is weighted 1 + new_part_weight on the object's
+    new parts (``new_parts``: nothing in the memory shows them, so the decoder must find them from the
+    frame itself; stops 33-34's rollouts learnt to delete them instead, benchmarks/RESULTS.md)."""
     net = getattr(model, "module", model)
     frames, target = batch["frames"], batch["target"]
     b, t = frames.shape[:2]
@@ -86,6 +101,7 @@ def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float
     rng = np.random.default_rng(seed)
     probs, total, last_iou = target[:, 0], frames.new_zeros(()), 0.0
     reference = (frames[:, 0], target[:, 0])
+    seen, new_share = target[:, 0], 0.0
     for i in range(1, t):
         prev = probs.clone()
         lost = torch.from_numpy(rng.random(b) < lose_rate).to(prev.device)
@@ -101,12 +117,18 @@ def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float
                                     positions=pos[None].expand(len(recent), -1, -1, -1) if recent else pos.new_zeros(0, 2, 1, 1)))
         out = model(frames[:, i], frames[:, i - 1], prev_probs=prev, reference=reference, memory=mems,
                     flow_init=None if init is None else init[:, i - 1])
-        total = total + seg_loss(out.seg_logits, target[:, i])
+        weight = None
+        if new_part_weight > 0:
+            new = new_parts(seen, target[:, i])
+            weight, new_share = 1.0 + new_part_weight * new, new_share + float(new.mean()) / (t - 1)
+            seen = torch.maximum(seen, target[:, i])
+        total = total + seg_loss(out.seg_logits, target[:, i], weight)
         probs = torch.sigmoid(out.seg_logits.detach().float())
         recent = (recent + [(keys[i], _on_grid(probs, grid))])[-memory_frames:]
         if i == t - 1:
             last_iou = float(iou(out.seg_logits.detach(), target[:, i]))
-    return total / (t - 1), {"iou": last_iou}
+    logs = {"iou": last_iou, **({"new": new_share} if new_part_weight > 0 else {})}
+    return total / (t - 1), logs
 
 
-__all__ = ["RolloutClips", "rollout_loss", "rollout_scene_config"]
+__all__ = ["NEW_PART_MARGIN", "RolloutClips", "new_parts", "rollout_loss", "rollout_scene_config"]
