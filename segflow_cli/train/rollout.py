@@ -71,7 +71,7 @@ def _on_grid(p: torch.Tensor, grid) -> torch.Tensor:
     return F.adaptive_avg_pool2d(torch.cat([1 - p, p], 1).float(), grid)
 
 
-NEW_PART_MARGIN = 8  # px: an object pixel is "new" when no earlier frame's mask came this close to it
+NEW_PART_MARGIN = 3  # px: an object pixel is "new" when no earlier frame's mask came this close to it
 
 
 def new_parts(seen: torch.Tensor, target: torch.Tensor, margin: int = NEW_PART_MARGIN) -> torch.Tensor:
