@@ -88,3 +88,22 @@ def test_the_new_part_weight_raises_the_loss_where_new_parts_are_missed():
 def test_the_new_part_weight_needs_rollouts():
     res = CliRunner().invoke(app, ["train", "--out", "unused", "--new-part-weight", "2"])
     assert res.exit_code != 0 and "--new-part-weight" in res.output and "Traceback" not in res.output
+
+
+def test_the_readout_error_weight_raises_the_loss_where_the_readout_is_wrong():
+    """The shipped network's gated readout (readout_full) is wrong somewhere on a clip whose object changes
+    its look: weighting the cross entropy by that error raises the loss and logs the error's share."""
+    from segflow_cli.train.rollout import rollout_loss
+    from segflow_cli.weights import get_weights
+
+    torch.manual_seed(0)
+    model = get_weights("segflow-lite").load().eval()
+    frames = torch.rand(1, 3, 3, 64, 64)
+    frames[0, 2, :, 16:48, 16:48] = torch.rand(3, 32, 32) * 0.3  # the object's look changes in the last frame
+    target = torch.zeros(1, 3, 1, 64, 64)
+    target[..., 16:48, 16:48] = 1
+    batch = {"frames": frames, "target": target, "flow_init": torch.zeros(1, 2, 2, 64, 64), "has_init": torch.tensor([False])}
+    with torch.no_grad():
+        plain, _ = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0)
+        weighted, logs = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0, readout_error_weight=4.0)
+    assert logs["readout_error"] > 0 and float(weighted) > float(plain)

@@ -39,6 +39,7 @@ def train_command(
     trunk_lr_scale: Annotated[float, typer.Option("--trunk-lr-scale", help="the shared trunk's learning rate as a fraction of --lr (0: frozen trunk)")] = 0.3,
     rollout: Annotated[int, typer.Option("--rollout", help="N >= 3: the segmentation phase trains on N-frame rollouts (the network reads its own predictions and memory; with --phases seg)")] = 0,
     new_part_weight: Annotated[float, typer.Option("--new-part-weight", help="rollouts: extra cross-entropy weight on an object's parts no earlier mask came near (0: off)")] = 0.0,
+    readout_error_weight: Annotated[float, typer.Option("--readout-error-weight", help="rollouts: extra cross-entropy weight where the memory readout is wrong, times its error (0: off)")] = 0.0,
     hard_prior_rate: Annotated[float, typer.Option("--hard-prior-rate", help="fraction of training priors that are lost (empty, far off, a fragment)")] = 0.0,
     thin_prob: Annotated[float, typer.Option("--thin-prob", help="share of generated foreground layers that are thin structures (poles, wires, 1-4 px)")] = 0.0,
     fog_prob: Annotated[float, typer.Option("--fog-prob", help="share of generated scenes seen through haze")] = 0.0,
@@ -68,7 +69,8 @@ def train_command(
         size=parse_size(size, "--size"), data=tuple(data or ["synthetic"]), workers=workers, seed=seed, resume=resume,
         init=init, val_every=val_every, ckpt_every=ckpt_every, device=device, precision=precision,
         textures=tuple(textures or ()), stop_at=stop_at, time_limit=time_limit, keep_snapshots=keep_snapshots, train_samples=train_samples, export=export,
-        val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, rollout=rollout, new_part_weight=new_part_weight, hard_prior_rate=hard_prior_rate,
+        val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, rollout=rollout, new_part_weight=new_part_weight, readout_error_weight=readout_error_weight,
+        hard_prior_rate=hard_prior_rate,
         reference_gap=reference_gap, thin_prob=thin_prob, fog_prob=fog_prob, reveal_prob=reveal_prob,
     )
     result = train(cfg)

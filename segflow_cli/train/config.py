@@ -54,6 +54,7 @@ class TrainConfig:
     rollout: int = 0  # > 0: the seg phase trains on rollouts of clips this many frames long (train/rollout.py)
     rollout_memory: int = 3  # recent predicted frames a rollout's memory keeps
     new_part_weight: float = 0.0  # rollouts: extra cross-entropy weight on an object's new parts (rollout.new_parts)
+    readout_error_weight: float = 0.0  # rollouts: extra cross-entropy weight where the memory readout is wrong
     train_samples: int = 0  # > 0: a fixed set of this many synthetic scenes (overfitting checks)
     stop_at: int = 0  # > 0: checkpoint and stop at this step (train in chunks; --resume continues)
     time_limit: float = 0.0  # > 0: validate, export, checkpoint and stop after this many seconds of this process (a lent machine's end); --resume continues
@@ -75,9 +76,12 @@ class TrainConfig:
         if self.rollout and (self.rollout < 3 or self.phases != ("seg",) or self.schedule != "alternate"):
             raise ArgumentError("rollout", self.rollout, "rollouts need at least 3 frames and the segmentation phase "
                                 "alone", fix="give rollout >= 3 with phases=('seg',)", cli_fix="give --rollout >= 3 with --phases seg")
-        if self.new_part_weight < 0 or (self.new_part_weight and not self.rollout):
-            raise ArgumentError("new_part_weight", self.new_part_weight, "must be >= 0 and needs rollouts",
-                                fix="give a weight >= 0 with rollout >= 3", cli_fix="give --new-part-weight >= 0 with --rollout >= 3")
+        for name in ("new_part_weight", "readout_error_weight"):
+            value = getattr(self, name)
+            if value < 0 or (value and not self.rollout):
+                flag = "--" + name.replace("_", "-")
+                raise ArgumentError(name, value, "must be >= 0 and needs rollouts",
+                                    fix="give a weight >= 0 with rollout >= 3", cli_fix=f"give {flag} >= 0 with --rollout >= 3")
         if self.time_limit < 0:
             raise ArgumentError("time_limit", self.time_limit, "must be >= 0 seconds", fix="give 0 for no limit")
         for name in ("steps", "batch_size", "switch_every"):

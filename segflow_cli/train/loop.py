@@ -193,7 +193,7 @@ def train(cfg: TrainConfig) -> dict:
                     from .rollout import rollout_loss
 
                     loss, logs = rollout_loss(net, batch, memory_frames=cfg.rollout_memory, seed=cfg.seed * 1_000_003 + step,
-                                              new_part_weight=cfg.new_part_weight)
+                                              new_part_weight=cfg.new_part_weight, readout_error_weight=cfg.readout_error_weight)
                 else:
                     loss, logs = step_loss(net, batch, phase)
             opt.zero_grad(set_to_none=True)

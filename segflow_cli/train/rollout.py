@@ -82,12 +82,16 @@ def new_parts(seen: torch.Tensor, target: torch.Tensor, margin: int = NEW_PART_M
 
 
 def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float = 0.2, seed: int = 0,
-                 new_part_weight: float = 0.0):
+                 new_part_weight: float = 0.0, readout_error_weight: float = 0.0):
     """The mean segmentation loss over frames 1..T-1 of a rollout, and logs (iou of the last frame).
 
     ``new_part_weight`` > 0: each pixel's cross entropy is weighted 1 + new_part_weight on the object's
     new parts (``new_parts``: nothing in the memory shows them, so the decoder must find them from the
-    frame itself; stops 33-34's rollouts learnt to delete them instead, benchmarks/RESULTS.md)."""
+    frame itself; stops 33-34's rollouts learnt to delete them instead, benchmarks/RESULTS.md).
+    ``readout_error_weight`` > 0: each pixel's cross entropy is (also) weighted 1 + readout_error_weight x
+    |readout - target|, the memory readout's own error there (detached): the decoder's correction is
+    trained where the readout is wrong, e.g. on parts whose look the memory never saw (``--reveal-prob``
+    clips change an object's look, not its mask, so ``new_parts`` does not see them)."""
     net = getattr(model, "module", model)
     frames, target = batch["frames"], batch["target"]
     b, t = frames.shape[:2]
@@ -101,7 +105,7 @@ def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float
     rng = np.random.default_rng(seed)
     probs, total, last_iou = target[:, 0], frames.new_zeros(()), 0.0
     reference = (frames[:, 0], target[:, 0])
-    seen, new_share = target[:, 0], 0.0
+    seen, new_share, wrong_share = target[:, 0], 0.0, 0.0
     for i in range(1, t):
         prev = probs.clone()
         lost = torch.from_numpy(rng.random(b) < lose_rate).to(prev.device)
@@ -122,12 +126,17 @@ def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float
             new = new_parts(seen, target[:, i])
             weight, new_share = 1.0 + new_part_weight * new, new_share + float(new.mean()) / (t - 1)
             seen = torch.maximum(seen, target[:, i])
+        if readout_error_weight > 0 and out.readout_full is not None:
+            wrong = (out.readout_full[:, 1:].detach().float() - target[:, i]).abs()
+            weight = (1.0 if weight is None else weight) * (1.0 + readout_error_weight * wrong)
+            wrong_share = wrong_share + float(wrong.mean()) / (t - 1)
         total = total + seg_loss(out.seg_logits, target[:, i], weight)
         probs = torch.sigmoid(out.seg_logits.detach().float())
         recent = (recent + [(keys[i], _on_grid(probs, grid))])[-memory_frames:]
         if i == t - 1:
             last_iou = float(iou(out.seg_logits.detach(), target[:, i]))
-    logs = {"iou": last_iou, **({"new": new_share} if new_part_weight > 0 else {})}
+    logs = {"iou": last_iou, **({"new": new_share} if new_part_weight > 0 else {}),
+            **({"readout_error": wrong_share} if readout_error_weight > 0 else {})}
     return total / (t - 1), logs
 
 
