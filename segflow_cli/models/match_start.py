@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -51,8 +52,8 @@ _FEATURES_KEPT = 2
 
 def _encoder() -> KeyEncoder:
     """The frozen ImageNet Lite0 up to stride 16, folded for inference; bf16 where the CPU multiplies it natively.
-    Channels-last like the runner's network (oneDNN): 2.5x faster on the 2-core CPU (95 -> 37 ms at 1024x448,
-    bf16; benchmarks/RESULTS.md, stop 35)."""
+    Channels-last like the runner's network (oneDNN): about 3x faster on the 2-core CPU (the trunk 85-108 ->
+    25-30 ms at 1024x448, bf16; benchmarks/RESULTS.md, stop 35)."""
     from ..policy import cpu_native_bf16
 
     bf16 = cpu_native_bf16()
@@ -116,8 +117,6 @@ def dominant_homography(fw: torch.Tensor, kept: torch.Tensor, padder: InputPadde
     """The kept matches' dominant motion as a flow: fw (2, h, w) in cells, kept (h, w) bool on the padded
     stride-16 grid -> (H, W, 2) float32 flow of the RANSAC homography (HOMOGRAPHY_THRESHOLD) between the kept
     cells' centres and their matches, in the unpadded frame's pixels, or None with fewer than MIN_MATCHES."""
-    import cv2
-
     if int(kept.sum()) < MIN_MATCHES:
         return None
     left, _, top, _ = padder.pads
