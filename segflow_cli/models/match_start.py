@@ -156,7 +156,8 @@ def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
     plane = dominant_homography(fw, kept, padder)
     if plane is not None:
         candidates.append(dis_flow(frame1, frame2, preset=DIS_PRESET, init=plane))
-    flows = torch.from_numpy(np.stack(candidates)).permute(0, 3, 1, 2)  # (N, 2, H, W)
-    err = local_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None], flows, SELECT_RADIUS)[0]
+    stacked = np.stack(candidates)  # (N, H, W, 2)
+    err = local_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None],
+                      torch.from_numpy(stacked).permute(0, 3, 1, 2), SELECT_RADIUS)[0]
     best = err.argmin(0).numpy()  # ties go to the first: DIS full
-    return np.take_along_axis(np.stack(candidates), best[None, ..., None], 0)[0].astype(np.float32)
+    return np.take_along_axis(stacked, best[None, ..., None], 0)[0].astype(np.float32)

@@ -78,10 +78,9 @@ class TrainConfig:
                                 "alone", fix="give rollout >= 3 with phases=('seg',)", cli_fix="give --rollout >= 3 with --phases seg")
         for name in ("new_part_weight", "readout_error_weight"):
             value = getattr(self, name)
-            if value < 0 or (value and not self.rollout):
-                flag = "--" + name.replace("_", "-")
+            if value < 0 or (value and not self.rollout):  # the CLI names the flag itself (ArgumentError.for_cli)
                 raise ArgumentError(name, value, "must be >= 0 and needs rollouts",
-                                    fix="give a weight >= 0 with rollout >= 3", cli_fix=f"give {flag} >= 0 with --rollout >= 3")
+                                    fix="give a weight >= 0 with rollout >= 3", cli_fix="give a weight >= 0 with --rollout >= 3")
         if self.time_limit < 0:
             raise ArgumentError("time_limit", self.time_limit, "must be >= 0 seconds", fix="give 0 for no limit")
         for name in ("steps", "batch_size", "switch_every"):
