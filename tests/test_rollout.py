@@ -107,3 +107,13 @@ def test_the_readout_error_weight_raises_the_loss_where_the_readout_is_wrong():
         plain, _ = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0)
         weighted, logs = rollout_loss(model, batch, memory_frames=2, lose_rate=0.0, readout_error_weight=4.0)
     assert logs["readout_error"] > 0 and float(weighted) > float(plain)
+
+
+def test_the_readout_error_weight_is_refused_without_the_gated_readout(tmp_path):
+    """Only the lite network's memory gate computes the readout the weight is made of (readout_full); the
+    paper network has none, so the run is refused before its folder is written, not trained without it."""
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", "--out", str(out), "--config", "paper", "--rollout", "3", "--phases", "seg",
+                                   "--readout-error-weight", "2", "--threads", "1"])
+    assert res.exit_code != 0 and "--readout-error-weight" in res.output and "memory" in res.output
+    assert "Traceback" not in res.output and not out.exists()

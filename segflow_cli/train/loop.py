@@ -20,6 +20,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
+from ..errors import ArgumentError
 from ..models.transforms import transform_for
 from ..policy import autocast, check_precision, resolve_device
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -153,6 +154,11 @@ def train(cfg: TrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out)
     model = build(cfg).to(device)
+    if cfg.readout_error_weight and not getattr(getattr(model, "config", None), "memory_gate", False):
+        # Its weight is the gated readout's own error (readout_full), which only such a network computes:
+        # refused here, before the run folder is written, rather than silently training without it.
+        raise ArgumentError("readout_error_weight", cfg.readout_error_weight, "needs a network with the gated memory "
+                            "readout (LiteConfig.memory_gate)", fix="use the lite network with its memory gate, or give 0")
     transform = transform_for(model)  # the inputs (DIS warm start) the network and its exported weights need
     opt, sched = make_optimizer(model, cfg)
     start, ckpt, extra = 0, out / "checkpoint.pt", {}
