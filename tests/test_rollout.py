@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -117,3 +118,18 @@ def test_the_readout_error_weight_is_refused_without_the_gated_readout(tmp_path)
                                    "--readout-error-weight", "2", "--threads", "1"])
     assert res.exit_code != 0 and "--readout-error-weight" in res.output and "memory" in res.output
     assert "Traceback" not in res.output and not out.exists()
+
+
+def test_rollout_loss_refuses_the_readout_error_weight_without_the_gated_readout():
+    """The library path too: a lite network built without its memory gate computes no readout_full."""
+    from segflow_cli.models import segflow_lite
+    from segflow_cli.train.rollout import rollout_loss
+
+    torch.manual_seed(0)
+    model = segflow_lite(memory_gate=False).eval()
+    target = torch.zeros(1, 3, 1, 64, 64)
+    target[..., 16:48, 16:48] = 1
+    batch = {"frames": torch.rand(1, 3, 3, 64, 64), "target": target, "flow_init": torch.zeros(1, 2, 2, 64, 64),
+             "has_init": torch.tensor([False])}
+    with torch.no_grad(), pytest.raises(ValueError, match="gated memory readout"):
+        rollout_loss(model, batch, memory_frames=2, lose_rate=0.0, readout_error_weight=4.0)

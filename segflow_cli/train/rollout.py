@@ -126,7 +126,10 @@ def rollout_loss(model, batch: dict, *, memory_frames: int = 3, lose_rate: float
             new = new_parts(seen, target[:, i])
             weight, new_share = 1.0 + new_part_weight * new, new_share + float(new.mean()) / (t - 1)
             seen = torch.maximum(seen, target[:, i])
-        if readout_error_weight > 0 and out.readout_full is not None:
+        if readout_error_weight > 0:
+            if out.readout_full is None:  # the network has no gated readout: the weight would silently do nothing
+                raise ValueError("readout_error_weight needs a network with the gated memory readout "
+                                 "(LiteConfig.memory_gate); give 0 for other networks")
             wrong = (out.readout_full[:, 1:].detach().float() - target[:, i]).abs()
             weight = (1.0 if weight is None else weight) * (1.0 + readout_error_weight * wrong)
             wrong_share = wrong_share + float(wrong.mean()) / (t - 1)
