@@ -174,3 +174,21 @@ def test_segflow_method_runs_with_the_shipped_weights_on_a_fake_tree(folder, tmp
     assert float(rows["segflow"]["EPE"]) < 1.0 and float(rows["segflow"]["EPE"]) < float(rows["dis"]["EPE"]) + 0.5, rows
     data = json.loads((out / "results.json").read_text())
     assert data["run"]["weights"] == "segflow-lite" or "segflow-lite" in json.dumps(data["run"])
+
+
+def test_flow_benchmark_times_each_call_without_frames_another_call_kept(folder):
+    """dis-match keeps the last two frames' encoder features for a video's next pair; in a benchmark of
+    separate pairs that would spare a timed call the passes its warm-up (or another method) already paid."""
+    import segflow_cli.models.match_start as ms
+    from segflow_cli.eval.flow_bench import run_flow_benchmark
+
+    kept = []
+
+    def counting(a, b):
+        kept.append(len(ms._FEATURES))
+        return ms.matched_dis(a, b)
+
+    pairs = list_pairs("folder", folder)
+    (res,) = run_flow_benchmark(pairs, {"dis-match": counting})
+    assert len(kept) == 1 + len(pairs) and kept[1:] == [0] * len(pairs)  # warm-up, then every timed call cold
+    assert len(ms._FEATURES) == 2 and res.summary["EPE"] < 1.0  # the method itself still keeps its frames

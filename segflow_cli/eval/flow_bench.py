@@ -56,7 +56,11 @@ def pair_group(name: str, dataset: str) -> str:
 def run_flow_benchmark(pairs: Sequence[FlowPair], methods: dict[str, FlowFn], *, warmup: bool = True,
                        on_pair: Callable[[str, str], None] | None = None) -> list[MethodResult]:
     """Every method on every pair (images read once per pair). With ``warmup`` each method first runs
-    once on the first pair untimed, so one-off start-up costs (allocation, kernel choice) are not timed."""
+    once on the first pair untimed, so one-off start-up costs (allocation, kernel choice) are not timed.
+    Every call starts without the frames an earlier call kept (``forget_cached_frames``): each method is
+    timed as one `segflow flow` call on the pair, not helped by another method's (or its warm-up's)
+    encoder passes over the same two frames."""
+    from ..inference.methods import forget_cached_frames
     from ..io import read_image
 
     results = {name: MethodResult(name) for name in methods}
@@ -71,6 +75,7 @@ def run_flow_benchmark(pairs: Sequence[FlowPair], methods: dict[str, FlowFn], *,
             if warmup and name not in warmed:
                 fn(img1, img2)
                 warmed.add(name)
+            forget_cached_frames()
             t0 = time.perf_counter()
             flow = fn(img1, img2)
             dt = time.perf_counter() - t0

@@ -76,6 +76,14 @@ def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | N
     return ", ".join(parts[:-1]) + " or " + parts[-1] if len(parts) > 1 else parts[0]
 
 
+def forget_cached_frames() -> None:
+    """Drop what flow methods keep between calls for the next pair of a video (``dis-match``'s encoder
+    features, also inside ``segflow``'s warm start), so the next call pays for its frames in full."""
+    from ..models.match_start import clear_feature_cache
+
+    clear_feature_cache()
+
+
 def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",
                     max_size: int = 1024) -> FlowFn:
     """The callable for ``name`` (one of FLOW_METHODS); "segflow" loads the joint network's flow branch."""
@@ -106,4 +114,4 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
 
 
 __all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "MASK_THRESHOLD", "MEMORY_EVERY", "MEMORY_FRAMES", "MEMORY_NEAR", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
-           "SEGMENT_HELP", "SEGMENT_METHODS", "describe", "get_flow_method"]
+           "SEGMENT_HELP", "SEGMENT_METHODS", "describe", "forget_cached_frames", "get_flow_method"]

@@ -63,6 +63,12 @@ def _encoder() -> KeyEncoder:
     return _ENCODER[bf16]
 
 
+def clear_feature_cache() -> None:
+    """Forget the kept frames' features (e.g. between the timed calls of a benchmark of unrelated pairs,
+    where another method's call on the same pair would otherwise spare this one its encoder passes)."""
+    _FEATURES.clear()
+
+
 def match_features(frame: np.ndarray) -> tuple[torch.Tensor, InputPadder]:
     """(H, W, 3) uint8 -> unit-norm stride-16 features (C, Hp/16, Wp/16) of the padded frame, and its padder
     (the same frame content again within the last two: the kept result, not recomputed)."""
