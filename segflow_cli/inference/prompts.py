@@ -46,6 +46,7 @@ def mask_from_boxes(frame: np.ndarray, boxes, *, iterations: int = 5, max_side: 
                                "give X0,Y0,X1,Y1 in pixels of the first frame")
         gc = np.zeros((h, w), np.uint8)
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(oid)  # GrabCut's colour models start from k-means on OpenCV's global RNG: same box, same mask
         cv2.grabCut(bgr, gc, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
         fg = (gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
@@ -104,6 +105,7 @@ def mask_from_points(frame: np.ndarray, points, embed, *, similarity: float = 0.
         gc = np.where(region > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
         cv2.circle(gc, (sx, sy), max(2, min(h, w) // 60), int(cv2.GC_FGD), -1)
         bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        cv2.setRNGSeed(oid)  # as for boxes: the same click gives the same mask
         cv2.grabCut(bgr, gc, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
         fg = ((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD)).astype(np.uint8)
         _, labels = cv2.connectedComponents(fg, connectivity=8)
