@@ -4,7 +4,9 @@
 
 GrabCut (OpenCV) models the box's inside and outside with colour mixtures and cuts along edges; it
 needs no network and no GUI. Boxes that overlap give the pixel to the later box's object only where
-its own cut claims it.
+its own cut claims it. GrabCut starts its colour models from k-means on OpenCV's global RNG, so each
+object's cut first seeds it (``cv2.setRNGSeed``): a prompt gives the same mask whatever ran before,
+and a caller's own use of that RNG is reseeded.
 """
 
 from __future__ import annotations
