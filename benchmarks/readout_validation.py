@@ -3,6 +3,7 @@
     python benchmarks/readout_validation.py --clips 0-6 --frames 24 default null=none power=2
     python benchmarks/readout_validation.py --clips 0-6 --frames 60 --zoom 2.5 default null=0.3
     python benchmarks/readout_validation.py --clips 0-12 --reveal 1.0 default   # objects showing new parts
+    python benchmarks/readout_validation.py --clips 0-12 --twins 1.0 default    # objects with look-alike twins
 
 Each setting is a comma-joined list of overrides of the shipped session (key=value):
   null=none|X   the dustbin's cosine (ReadoutConfig.null_similarity; none: no dustbin)
@@ -72,6 +73,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--zoom", type=float, default=1.4, help="tracked objects' largest scale change over a clip")
     p.add_argument("--reveal", type=float, default=0.0, help="chance an object shows new parts during a clip (0-1)")
+    p.add_argument("--twins", type=float, default=0.0, help="chance an object has a look-alike twin in the clip (0-1)")
     p.add_argument("--t", action="store_true", help="also T (slower)")
     p.add_argument("--persistent", action="store_true", help="score only objects visible in every frame")
     p.add_argument("--threads", type=int, default=2)
@@ -79,7 +81,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     a, b = (int(v) for v in args.clips.split("-"))
     scenes = validation_clips(clips=b - a, start=a, frames=args.frames, size=(854, 480), tracked_zoom=args.zoom,
-                              reveal=args.reveal)
+                              reveal=args.reveal, twins=args.twins)
     model, _, _ = load_model("segflow-lite")
     for setting in args.settings:
         sess = session_for(model, setting)

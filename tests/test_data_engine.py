@@ -42,11 +42,11 @@ def test_shapes_and_dtypes():
     assert np.isfinite(s.flows).all()
 
 
-@pytest.mark.parametrize("hard", [{}, {"thin_prob": 0.6}], ids=["default", "thin-structures"])
+@pytest.mark.parametrize("hard", [{}, {"thin_prob": 0.6}, {"twin_prob": 1.0}], ids=["default", "thin-structures", "twins"])
 def test_flow_warps_next_frame_onto_current(hard):
     """Backward-warping frame t+1 with the flow reproduces frame t on valid, non-rim pixels, up to
     bilinear interpolation error (textures are photos, so that error is not zero). The hard-case
-    layers (thin structures) keep the flow exact too; photometric changes are off here."""
+    layers (thin structures, look-alike twins) keep the flow exact too; photometric changes are off here."""
     cfg = SceneConfig(size=SMALL, frames=3, photometric=False, **hard)
     errors, zero_flow_errors = [], []
     for seed in range(3):
@@ -176,6 +176,27 @@ def test_revealed_parts_change_the_look_not_the_geometry():
     plain = SceneConfig(size=SMALL, frames=3, object_prob=1.0)
     assert plain.reveal_prob == 0.0
     assert all(layer.reveal is None for layer in scene_mod._layers(plain, np.random.default_rng([3, 0])))
+
+
+def test_twins_share_their_look_and_move_on_their_own():
+    """SceneConfig.twin_prob: an object's twin is a second layer with the very same canvas (texture and
+    shape) right in front of it, its own motion, and its own id when labelled; off by default with no
+    extra random draw (the default streams stay as they were)."""
+    from segflow_cli.data import scene as scene_mod
+
+    cfg = SceneConfig(size=SMALL, frames=4, tracking=True, object_prob=1.0, twin_prob=1.0, max_layers=3)
+    layers = scene_mod._layers(cfg, np.random.default_rng([5, 0]))[1:]
+    pairs = [(a, b) for a, b in zip(layers, layers[1:]) if a.canvas is b.canvas]
+    assert pairs and len(layers) == 2 * len(pairs)  # every object has its twin right in front of it
+    for a, b in pairs:
+        assert a.object_id and b.object_id and a.object_id != b.object_id
+        assert not np.allclose(a.motion.mats, b.motion.mats)
+    s = generate_scene(cfg, 5)
+    assert len(np.unique(s.masks[0])) > 2  # the twins are labelled objects of their own
+    plain = SceneConfig(size=SMALL, frames=3, object_prob=1.0, max_layers=3)
+    assert plain.twin_prob == 0.0
+    layers = scene_mod._layers(plain, np.random.default_rng([5, 0]))[1:]
+    assert all(a.canvas is not b.canvas for a, b in zip(layers, layers[1:]))
 
 
 def test_tracking_mode_keeps_an_object_in_view():

@@ -44,6 +44,7 @@ def train_command(
     thin_prob: Annotated[float, typer.Option("--thin-prob", help="share of generated foreground layers that are thin structures (poles, wires, 1-4 px)")] = 0.0,
     fog_prob: Annotated[float, typer.Option("--fog-prob", help="share of generated scenes seen through haze")] = 0.0,
     reveal_prob: Annotated[float, typer.Option("--reveal-prob", help="share of generated objects that show new parts during a clip (a car turning its side to the camera)")] = 0.0,
+    twin_prob: Annotated[float, typer.Option("--twin-prob", help="share of generated objects with a look-alike twin in the scene (identical cups, letter blocks)")] = 0.0,
     reference_gap: Annotated[int, typer.Option("--reference-gap", help="synthetic clips: frames between the reference and the current frame")] = 3,
     val_data: Annotated[Optional[list[str]], typer.Option("--val-data", help="also validate on KIND=PATH (its val split); repeatable")] = None,
     export: Annotated[Optional[str], typer.Option("--export", help="also write the final weights here, e.g. weights/my.safetensors")] = None,
@@ -71,7 +72,7 @@ def train_command(
         textures=tuple(textures or ()), stop_at=stop_at, time_limit=time_limit, keep_snapshots=keep_snapshots, train_samples=train_samples, export=export,
         val_data=tuple(val_data or ()), prior_strength=prior_strength, trunk_lr_scale=trunk_lr_scale, rollout=rollout, new_part_weight=new_part_weight, readout_error_weight=readout_error_weight,
         hard_prior_rate=hard_prior_rate,
-        reference_gap=reference_gap, thin_prob=thin_prob, fog_prob=fog_prob, reveal_prob=reveal_prob,
+        reference_gap=reference_gap, thin_prob=thin_prob, fog_prob=fog_prob, reveal_prob=reveal_prob, twin_prob=twin_prob,
     )
     result = train(cfg)
     typer.echo(f"done at step {result['step']}; weights: {out / 'weights.safetensors'}; validation: {result['val']}")

@@ -54,6 +54,11 @@ class SceneConfig:
     # exact (only the look changes); a memory that matches appearance has nothing to match the new parts
     # with, as on DAVIS drift-straight (benchmarks/RESULTS.md, stop 33). 0: no extra draw (streams unchanged).
     reveal_prob: float = 0.0
+    # chance an object gets a twin: a second layer with the same canvas (same look and shape) and its own
+    # motion, kept in the middle of the frame like a tracked object so the two cross (cups in a shell
+    # game, a row of letter blocks). Labelled or not by the usual draw. A memory that matches appearance
+    # cannot tell the two apart (SAM 2's 02_cups, benchmarks/RESULTS.md, stop 37). 0: no draw, streams unchanged.
+    twin_prob: float = 0.0
 
     def __post_init__(self) -> None:
         w, h = self.size
@@ -68,7 +73,7 @@ class SceneConfig:
         if self.max_layers > 254:
             raise SegflowError("max_layers must be below 255 (masks are uint8)")
         for name in ("object_prob", "photo_prob", "similar_texture_prob", "blur_prob", "motion_blur_prob",
-                     "thin_prob", "fog_prob", "reveal_prob"):
+                     "thin_prob", "fog_prob", "reveal_prob", "twin_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise SegflowError(f"{name}={getattr(self, name)} must lie in [0, 1]")
         if self.tracked_zoom < 1.0:

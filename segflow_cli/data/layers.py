@@ -131,6 +131,27 @@ def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray 
     else:
         rgb = textures.texture(wc, hc, rng, photo=photo, photo_prob=cfg.photo_prob)
     alpha = shapes.random_shape(wc, hc, rng, tex=rgb if photo is not None else None, thin_prob=cfg.thin_prob)
+    motion = _motion(cfg, rng, wc, hc, tracked=tracked)
+    gains = _gains(cfg, rng)
+    reveal = None
+    if cfg.reveal_prob > 0 and is_object and rng.random() < cfg.reveal_prob:  # no draw when off: streams unchanged
+        rgb2 = textures.texture(wc, hc, rng, photo=reveal_photo, photo_prob=cfg.photo_prob)
+        reveal = _reveal(rng, alpha, rgb2, T)
+    return Layer(_premultiply(rgb, alpha), motion, int(is_object), gains, reveal)
+
+
+def twin(cfg: SceneConfig, rng: np.random.Generator, layer: Layer, *, is_object: bool) -> Layer:
+    """A layer with ``layer``'s canvas (the same texture and shape) in its own pose and motion, moving as
+    a tracked object does (its centre stays in the middle of the frame), so the two meet
+    (SceneConfig.twin_prob)."""
+    hc, wc = layer.canvas.shape[:2]
+    return Layer(layer.canvas, _motion(cfg, rng, wc, hc, tracked=True), int(is_object), _gains(cfg, rng), None)
+
+
+def _motion(cfg: SceneConfig, rng: np.random.Generator, wc: int, hc: int, *, tracked: bool) -> LayerMotion:
+    """A (wc, hc) canvas's motion over the clip: affine steps plus a smooth bend; ``tracked``: its centre
+    stays in the middle of the frame and its total scale change within cfg.tracked_zoom."""
+    w, h, T = cfg.size[0], cfg.size[1], cfg.frames
     t = np.arange(T, dtype=np.float64)[:, None]
     step = cfg.max_translation * w
     if tracked:
@@ -152,10 +173,4 @@ def foreground(cfg: SceneConfig, rng: np.random.Generator, *, photo: np.ndarray 
     scale = rng.uniform(0.85, 1.15) * np.exp(zoom * t[:, 0])
     mats = np.stack([similarity(pos[i, 0], pos[i, 1], angle[i], scale[i], shear[i]) for i in range(T)])
     amp, freq, phase = _wobble(cfg, rng, wc, hc, cfg.nonrigid)
-    motion = LayerMotion(mats, amp, freq, phase, np.array([wc / 2, hc / 2]))
-    gains = _gains(cfg, rng)
-    reveal = None
-    if cfg.reveal_prob > 0 and is_object and rng.random() < cfg.reveal_prob:  # no draw when off: streams unchanged
-        rgb2 = textures.texture(wc, hc, rng, photo=reveal_photo, photo_prob=cfg.photo_prob)
-        reveal = _reveal(rng, alpha, rgb2, T)
-    return Layer(_premultiply(rgb, alpha), motion, int(is_object), gains, reveal)
+    return LayerMotion(mats, amp, freq, phase, np.array([wc / 2, hc / 2]))

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import effects, textures
 from .config import SceneConfig
-from .layers import Layer, background, foreground
+from .layers import Layer, background, foreground, twin
 
 
 @dataclass
@@ -50,6 +50,12 @@ def _layers(cfg: SceneConfig, rng: np.random.Generator) -> list[Layer]:
             layer = dataclasses.replace(layer, object_id=next_id)
             next_id += 1
         out.append(layer)
+        if cfg.twin_prob > 0 and is_object and rng.random() < cfg.twin_prob:  # no draw when off: streams unchanged
+            double = twin(cfg, rng, layer, is_object=rng.random() < cfg.object_prob)
+            if double.object_id:
+                double = dataclasses.replace(double, object_id=next_id)
+                next_id += 1
+            out.append(double)  # in front of the original: the two occlude each other as they cross
     return out
 
 

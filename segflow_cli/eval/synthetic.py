@@ -15,11 +15,12 @@ import numpy as np
 VAL_SEED = 7100  # training draws seeds 0.. from its own stream; validation clips come from here
 
 
-def clip_config(*, size=(512, 288), frames: int = 24, tracked_zoom: float = 1.4, reveal: float = 0.0):
+def clip_config(*, size=(512, 288), frames: int = 24, tracked_zoom: float = 1.4, reveal: float = 0.0, twins: float = 0.0):
     """Video-like motion: smaller steps than the flow scenes, objects kept in view. ``tracked_zoom``:
     the tracked object's largest total scale change over the clip (the long variant: objects that
     approach or leave the camera, as real footage has). ``reveal``: the chance an object shows new parts
-    during the clip (SceneConfig.reveal_prob)."""
+    during the clip (SceneConfig.reveal_prob); ``twins``: the chance an object has a look-alike twin
+    (SceneConfig.twin_prob)."""
     from ..data import SceneConfig
 
     # The generator's scale and perspective terms grow with the frame index (a 5 % step compounds to
@@ -28,7 +29,8 @@ def clip_config(*, size=(512, 288), frames: int = 24, tracked_zoom: float = 1.4,
     long = min(1.0, 23.0 / max(frames - 1, 1))
     return SceneConfig(size=size, frames=frames, tracking=True, max_translation=0.04, max_rotation=5.0,
                        max_scale=0.05 * long, camera_translation=0.02, camera_rotation=1.0, camera_scale=0.02 * long,
-                       camera_perspective=0.05 * long, max_layers=5, tracked_zoom=tracked_zoom, reveal_prob=reveal)
+                       camera_perspective=0.05 * long, max_layers=5, tracked_zoom=tracked_zoom, reveal_prob=reveal,
+                       twin_prob=twins)
 
 
 def score_clip(session, scene, *, t: bool = False, persistent: bool = False) -> dict[str, float]:
@@ -71,17 +73,18 @@ def score_clip(session, scene, *, t: bool = False, persistent: bool = False) -> 
 
 
 def validation_clips(*, clips=8, frames: int = 24, size=(512, 288), tracked_zoom: float = 1.4, start: int = 0,
-                     reveal: float = 0.0):
+                     reveal: float = 0.0, twins: float = 0.0):
     """The fixed validation clips ``start`` .. ``start + clips - 1`` of the VAL_SEED stream."""
     from ..data import generate_scene
 
-    cfg = clip_config(size=size, frames=frames, tracked_zoom=tracked_zoom, reveal=reveal)
+    cfg = clip_config(size=size, frames=frames, tracked_zoom=tracked_zoom, reveal=reveal, twins=twins)
     return [generate_scene(cfg, VAL_SEED, index=i) for i in range(start, start + clips)]
 
 
 def evaluate(sessions: dict, *, clips: int = 8, frames: int = 24, size=(512, 288), tracked_zoom: float = 1.4,
-             t: bool = False, start: int = 0, reveal: float = 0.0) -> dict[str, dict[str, float]]:
-    scenes = validation_clips(clips=clips, frames=frames, size=size, tracked_zoom=tracked_zoom, start=start, reveal=reveal)
+             t: bool = False, start: int = 0, reveal: float = 0.0, twins: float = 0.0) -> dict[str, dict[str, float]]:
+    scenes = validation_clips(clips=clips, frames=frames, size=size, tracked_zoom=tracked_zoom, start=start, reveal=reveal,
+                              twins=twins)
     out = {}
     for name, session in sessions.items():
         t0 = time.perf_counter()
@@ -106,6 +109,7 @@ def main(argv=None) -> None:
     p.add_argument("--start", type=int, default=0, help="first clip index of the stream (hold clips out)")
     p.add_argument("--zoom", type=float, default=1.4, help="tracked objects' largest scale change over a clip")
     p.add_argument("--reveal", type=float, default=0.0, help="chance an object shows new parts during a clip (0-1)")
+    p.add_argument("--twins", type=float, default=0.0, help="chance an object has a look-alike twin in the clip (0-1)")
     p.add_argument("--t", action="store_true", help="also T, the temporal stability of the contours (slower)")
     args = p.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -126,7 +130,7 @@ def main(argv=None) -> None:
         sessions[m] = create_session(method=method, model=model, compute_flow=False, memory=base != "segflow-nomem",
                                      max_size=args.max_size)
     for name, r in evaluate(sessions, clips=args.clips, frames=args.frames, size=size, tracked_zoom=args.zoom, t=args.t,
-                            start=args.start, reveal=args.reveal).items():
+                            start=args.start, reveal=args.reveal, twins=args.twins).items():
         extra = f"  T {r['T']:.3f}" if "T" in r else ""
         print(f"{name:40s} J {r['J']:.3f}  F {r['F']:.3f}  J(last third) {r['J_last_third']:.3f}  miss {r['miss']:.2f}"
               f"{extra}  {r['seconds']:.1f} s")

@@ -47,6 +47,7 @@ class TrainConfig:
     thin_prob: float = 0.0  # share of foreground layers that are thin structures (data.SceneConfig.thin_prob)
     fog_prob: float = 0.0  # share of scenes seen through haze (data.SceneConfig.fog_prob)
     reveal_prob: float = 0.0  # share of objects that show new parts during a clip (data.SceneConfig.reveal_prob)
+    twin_prob: float = 0.0  # share of objects with a look-alike twin in the scene (data.SceneConfig.twin_prob)
     prior_strength: float = 1.0  # how hard the training prior is perturbed (shifts, dilation, holes, blobs)
     hard_prior_rate: float = 0.0  # this fraction of priors is lost (empty, far off, a fragment): matching must recover
     reference_gap: int = 3  # synthetic clips: the reference frame lies this many frames before the current one
@@ -86,7 +87,7 @@ class TrainConfig:
         for name in ("steps", "batch_size", "switch_every"):
             if getattr(self, name) < 1:
                 raise ArgumentError(name, getattr(self, name), "must be at least 1")
-        for name in ("thin_prob", "fog_prob", "reveal_prob", "hard_prior_rate"):  # before the run folder is written
+        for name in ("thin_prob", "fog_prob", "reveal_prob", "twin_prob", "hard_prior_rate"):  # before the run folder is written
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ArgumentError(name, getattr(self, name), "must lie in [0, 1]", fix="give a share between 0 and 1")
 

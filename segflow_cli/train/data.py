@@ -36,7 +36,7 @@ def scene_configs(cfg: TrainConfig) -> list:
 
     # frames 0, 1 are the training pair; the last one, reference_gap frames on, is the reference
     fast = SceneConfig(size=cfg.size, frames=2 + max(0, cfg.reference_gap - 1), photo_dirs=tuple(cfg.textures),
-                       thin_prob=cfg.thin_prob, fog_prob=cfg.fog_prob, reveal_prob=cfg.reveal_prob)
+                       thin_prob=cfg.thin_prob, fog_prob=cfg.fog_prob, reveal_prob=cfg.reveal_prob, twin_prob=cfg.twin_prob)
     if not cfg.slow_motion or cfg.slow_motion >= 1:
         return [fast]
     k = cfg.slow_motion
@@ -50,7 +50,8 @@ def rollout_config(cfg: TrainConfig):
     """The scene configuration of a ``--rollout`` run's clips (one place for the loop and the card)."""
     from .rollout import rollout_scene_config
 
-    return rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob)
+    return rollout_scene_config(cfg.size, cfg.rollout, photo_dirs=cfg.textures, reveal_prob=cfg.reveal_prob,
+                                twin_prob=cfg.twin_prob)
 
 
 def data_engine_settings(cfg: TrainConfig) -> dict:

@@ -28,12 +28,14 @@ from ..models.transforms import PairTransform
 from .losses import iou, seg_loss
 
 
-def rollout_scene_config(size: tuple[int, int], frames: int, *, photo_dirs=(), reveal_prob: float = 0.0):
+def rollout_scene_config(size: tuple[int, int], frames: int, *, photo_dirs=(), reveal_prob: float = 0.0,
+                         twin_prob: float = 0.0):
     """Video-like clips (the validation clips' motion, objects kept in view) of ``frames`` frames;
-    ``reveal_prob``: the share of objects that show new parts during the clip (data.SceneConfig)."""
+    ``reveal_prob``: the share of objects that show new parts during the clip, ``twin_prob``: the share
+    with a look-alike twin (data.SceneConfig)."""
     from ..data import SceneConfig
 
-    base = SceneConfig(size=size, frames=frames, photo_dirs=tuple(photo_dirs), reveal_prob=reveal_prob)
+    base = SceneConfig(size=size, frames=frames, photo_dirs=tuple(photo_dirs), reveal_prob=reveal_prob, twin_prob=twin_prob)
     return replace(base, tracking=True, max_translation=0.04, max_rotation=5.0, max_scale=0.05, camera_translation=0.02,
                    camera_rotation=1.0, camera_scale=0.02, max_layers=5)
 
