@@ -369,3 +369,30 @@ def test_the_row_table_gives_the_readout_the_same_keys_as_the_frames():
             assert sorted(state.slots) == sorted(set(state.slots)) and max(state.slots) < 3
             assert state.table.shape == (state.long_keys.shape[1] + 3 * 42, 8)
         mem.consider(i, query, value())
+
+
+def test_finetuning_a_memory_network_trains_the_gated_readout_the_video_runs_through(shipped):
+    """Online fine-tuning of the shipped (gated-readout) network reads the annotated frame's memory, two
+    objects together, so the decoder's gate, which only the memory path uses, is trained; without the
+    memory it would get no gradient at all (stop 38)."""
+    import copy
+
+    from segflow_cli.data.reentry import two_object_clip
+
+    frames, masks = two_object_clip(size=(160, 96), frames=3, enters=0)
+    model = copy.deepcopy(shipped)  # fine-tuning changes the session's network in place
+    gate = {k: v.clone() for k, v in model.seg_decoder.gate.state_dict().items()}
+    seen = []
+    forward = model.forward
+
+    def spy(*args, **kw):
+        out = forward(*args, **kw)
+        if torch.is_grad_enabled():
+            seen.append((kw.get("memory") is not None, out.readout_full is not None, out.seg_logits.shape[1]))
+        return out
+
+    model.forward = spy
+    session = create_session(method="segflow", model=model, max_size=160, compute_flow=False, finetune_steps=2)
+    session.start(frames[0], masks[0])
+    assert seen == [(True, True, 2)] * 2
+    assert any(not torch.equal(gate[k], v) for k, v in session.runner.model.seg_decoder.gate.state_dict().items())

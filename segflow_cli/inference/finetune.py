@@ -4,6 +4,11 @@ The segmentation side is trained for a few steps on randomly augmented copies of
 a random affine, flip and colour jitter give image1 and its target mask, and a perturbed copy of
 that mask (the training loop's perturbation) is the prior, so the network learns this object's
 appearance and how to correct a drifting prior. The flow side stays frozen.
+
+With a ``memory`` (the session's annotated frame, as its space-time memory holds it), each augmented
+copy also reads that memory, all objects together, as every frame of the video will: the decoder of a
+memory network (the gated readout of the shipped card) is then trained on the inputs it meets at
+inference, the readout and its gate included, instead of on a prior alone.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.lite.matching import ReferenceMemory
+from ..models.memory import MemoryState
 from ..data.priors import perturb_mask
 from .aggregate import ids_to_onehot
 
@@ -34,8 +40,12 @@ def _augment(frame: np.ndarray, onehot: np.ndarray, rng: np.random.Generator):
 
 
 def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_ids: list[int], size: tuple[int, int],
-                            *, steps: int, lr: float = 1e-4, batch: int = 2, seed: int = 0) -> float:
-    """Fine-tune ``runner.model``'s segmentation side in place; returns the seconds it took."""
+                            *, steps: int, lr: float = 1e-4, batch: int = 2, seed: int = 0,
+                            memory: MemoryState | None = None) -> float:
+    """Fine-tune ``runner.model``'s segmentation side in place; returns the seconds it took. ``memory``: the
+    annotated frame's long-term MemoryState (no recent frames), read by every augmented copy."""
+    if memory is not None and memory.recent:
+        raise ValueError("fine-tuning reads the annotated frame only; give a memory without recent frames")
     t0, model, dev = time.perf_counter(), runner.model, runner.device
     rng = np.random.default_rng(seed)
     small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
@@ -43,30 +53,64 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
     params = [p for m in model.seg_modules() for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=lr)
     model.eval()  # BatchNorm statistics stay fixed: one frame is no batch
-    # The unaugmented frame is the reference each augmented copy is matched against, one memory per
-    # object as each sample trains one object (clone: inference-mode tensors refuse autograd).
-    prepared = runner.prepare(small, size)
-    memories = [runner.encode_reference(prepared, torch.from_numpy(onehot[k : k + 1])[None]) for k in range(len(object_ids))]
-    if memories[0] is not None:
-        memories = [ReferenceMemory(emb=m.emb.clone(), bounds=m.bounds.clone()) for m in memories]
+    draw = (_single_objects(runner, small, onehot, size, rng, batch) if memory is None
+            else _all_objects_reading(memory, runner, small, onehot, size, rng, batch))
     with torch.enable_grad():
         for _ in range(steps):
-            imgs, priors, targets, picked = [], [], [], []
-            for _ in range(batch):
-                img, masks = _augment(small, onehot, rng)
-                k = int(rng.integers(len(object_ids)))
-                picked.append(k)
-                imgs.append(torch.from_numpy(img).permute(2, 0, 1) / 255.0)
-                targets.append(torch.from_numpy(masks[k] > 0.5).float()[None])
-                priors.append(torch.from_numpy(perturb_mask((masks[k] > 0.5).astype(np.uint8), rng, strength=0.3))[None])
-            x = torch.stack(imgs).to(dev)
-            kw = {} if memories[0] is None else {"reference": ReferenceMemory(
-                emb=torch.cat([memories[k].emb for k in picked]), bounds=torch.cat([memories[k].bounds for k in picked]))}
-            out = model(x, x, prior=torch.stack(priors).to(dev), **kw)
-            loss = F.binary_cross_entropy_with_logits(out.seg_logits, torch.stack(targets).to(dev))
+            x, prior, target, kw = draw()
+            out = model(x.to(dev), x.to(dev), prior=prior.to(dev), **kw)
+            loss = F.binary_cross_entropy_with_logits(out.seg_logits, target.to(dev))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
     for p in model.parameters():
         p.grad = None
     return time.perf_counter() - t0
+
+
+def _copy(small, onehot, rng):
+    """One augmented copy: image (3, h, w) in [0, 1], its masks (K, h, w) {0, 1} and perturbed priors (K, h, w)."""
+    img, masks = _augment(small, onehot, rng)
+    masks = masks > 0.5
+    prior = np.stack([perturb_mask(m.astype(np.uint8), rng, strength=0.3) for m in masks])
+    return torch.from_numpy(img).permute(2, 0, 1) / 255.0, torch.from_numpy(masks).float(), torch.from_numpy(prior)
+
+
+def _single_objects(runner, small, onehot, size, rng, batch):
+    """Networks without a memory: each sample trains one random object against a reference of that object
+    alone (clones: the reference comes from inference mode, whose tensors autograd refuses to save)."""
+    prepared = runner.prepare(small, size)
+    refs = [runner.encode_reference(prepared, torch.from_numpy(onehot[k : k + 1])[None]) for k in range(len(onehot))]
+    if refs[0] is not None:
+        refs = [ReferenceMemory(emb=m.emb.clone(), bounds=m.bounds.clone()) for m in refs]
+
+    def draw():
+        imgs, priors, targets, picked = [], [], [], []
+        for _ in range(batch):
+            k = int(rng.integers(len(onehot)))
+            img, masks, prior = _copy(small, onehot, rng)
+            imgs.append(img), targets.append(masks[k : k + 1]), priors.append(prior[k : k + 1]), picked.append(k)
+        kw = {} if refs[0] is None else {"reference": ReferenceMemory(
+            emb=torch.cat([refs[k].emb for k in picked]), bounds=torch.cat([refs[k].bounds for k in picked]))}
+        return torch.stack(imgs), torch.stack(priors), torch.stack(targets), kw
+
+    return draw
+
+
+def _all_objects_reading(memory: MemoryState, runner, small, onehot, size, rng, batch):
+    """Memory networks: each sample holds all K objects, as a video's frames do, and reads ``memory`` (the
+    annotated frame) beside its perturbed priors and the K-object reference."""
+    mem = MemoryState(long_keys=memory.long_keys.clone(), long_values=memory.long_values.clone(),
+                      keys=memory.keys.clone(), values=memory.values.clone(), positions=memory.positions.clone(),
+                      long_shape=memory.long_shape)
+    ref = runner.encode_reference(runner.prepare(small, size), torch.from_numpy(onehot)[None])
+    kw = {"memory": [mem] * batch}
+    if ref is not None:
+        kw["reference"] = ReferenceMemory(emb=ref.emb.clone().expand(batch, *ref.emb.shape[1:]).contiguous(),
+                                          bounds=ref.bounds.clone().expand(batch, *ref.bounds.shape[1:]).contiguous())
+
+    def draw():
+        imgs, targets, priors = zip(*(_copy(small, onehot, rng) for _ in range(batch)))
+        return torch.stack(imgs), torch.stack(priors), torch.stack(targets), kw
+
+    return draw

@@ -142,24 +142,25 @@ class VideoSession:
         self.size = internal_size(self.width, self.height, self.max_size)
         if self.runner is not None:
             self.runner.model.load_state_dict(self._pristine)  # every video starts from the shipped weights
-            if self.finetune_steps > 0:
-                from .finetune import finetune_on_first_frame
-
-                self.finetune_seconds = finetune_on_first_frame(
-                    self.runner, frame, mask, self.object_ids, self.size, steps=self.finetune_steps)
         self._prev = self._prepare(frame)
         onehot = ids_to_onehot(mask, self.object_ids, self.size).to(self.device)
-        self._reference = None
-        if self.runner is not None and self.method == "segflow":
-            self._reference = self.runner.encode_reference(self._prev, onehot[None])
         allp = soft_aggregate(onehot)
         self._probs = allp[1:]  # (K, h, w) object probabilities of the last frame
         self.memory = None
-        if self.use_memory:
+        if self.use_memory:  # the key encoder is frozen: fine-tuning below leaves the memory's keys valid
             self.memory = SpaceTimeMemory(frames=self.memory_frames, every=self.memory_every, near=self.memory_near,
                                           power=self.memory_power)
             key = self.runner.embed(self._prev)[0]
             self.memory.add_long_term(key, values_on_grid(allp, key.shape[-2:]))
+        if self.runner is not None and self.finetune_steps > 0:
+            from .finetune import finetune_on_first_frame
+
+            self.finetune_seconds = finetune_on_first_frame(
+                self.runner, frame, mask, self.object_ids, self.size, steps=self.finetune_steps,
+                memory=self.memory.state() if self.memory is not None else None)
+        self._reference = None
+        if self.runner is not None and self.method == "segflow":  # after fine-tuning: the trunk encodes it
+            self._reference = self.runner.encode_reference(self._prev, onehot[None])
         self.index = 0
         self.cuts: list[int] = []
         self._hist = colour_histogram(self._prev[0])
