@@ -12,6 +12,7 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   frames=N, every=N, near=N   recent memory frames kept, the spacing between them, and how many of the
                               last ones are kept whatever the spacing (memory_near)
   fmax=0|1      each window cell's best match over the recent frames only (ReadoutConfig.frame_max)
+  lwp=X         annotated-frame candidates beyond the radius count X less cosine (ReadoutConfig.long_window_penalty)
   edge=N, eps=X               the edge refinement's radius (0: off) and eps
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
@@ -37,7 +38,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr"}
+                      "fmax", "thr", "lwp"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -53,7 +54,8 @@ def session_for(model, setting: str):
         over["frame_max"] = bool(int(kw["fmax"]))
     if "nullrecent" in kw:
         over["null_with_recent"] = bool(int(kw["nullrecent"]))
-    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int)):
+    for k, f, typ in (("topk", "topk", int), ("temp", "temperature", float), ("radius", "radius", int),
+                      ("lwp", "long_window_penalty", float)):
         if k in kw:
             over[f] = typ(kw[k])
     cfg = dataclasses.replace(cfg, **over)
