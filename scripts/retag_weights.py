@@ -1,10 +1,10 @@
 """Re-tag segflow-lite weights with another DIS warm start (LiteConfig.flow_init), flow residual gate
 (LiteConfig.flow_gate), per-pixel flow selection (LiteConfig.flow_select_radius / flow_select_max), memory gate focus (LiteConfig.memory_gate_focus) or memory readout rules
-(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows), or without their learnt flow gate
+(LiteConfig.memory_frame_max, LiteConfig.memory_flow_windows, LiteConfig.memory_long_penalty), or without their learnt flow gate
 (LiteConfig.flow_gate_net); tensors untouched.
 
     python scripts/retag_weights.py weights/segflow-lite.safetensors OUT.safetensors [--flow-init dis-full]
-        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12|none] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--note TEXT]
+        [--flow-gate 2] [--flow-select-radius 3] [--flow-select-max 12|none] [--flow-gate-net 0] [--memory-gate-focus 2] [--memory-frame-max 1] [--memory-flow-windows 0] [--memory-long-penalty 0.03] [--note TEXT]
 
 Every tensor is kept bit for bit (--flow-gate-net 0 drops the learnt gate's); only the config fields given change (``flow_init`` is what the weights
 entry's input transform reads), and the card records the previous file's sha256. This is how the
@@ -13,7 +13,7 @@ refines the "fine" DIS setting better than it refines medium on the generated va
 stop 24's from stop 23's (the residual gate and the gate focus), stop 25's from stop 24's (the readout's
 best match over the recent frames; benchmarks/RESULTS.md), stop 30's from stop 29's (the "full" warm
 start and the per-pixel flow selection), stop 34's from stop 33's (the "dis-match" warm start, the local error
-choosing every pixel). Named set_warm_start.py before stop 25.
+choosing every pixel), stop 38's from stop 34's (the annotated frame's far candidates count 0.03 less). Named set_warm_start.py before stop 25.
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ def main(argv=None) -> None:
                    help="1: each recent-frame window cell offers only its best match over the frames (0: off)")
     p.add_argument("--memory-flow-windows", default=None, type=int, choices=(0, 1),
                    help="0: the segflow method reads the recent frames in windows centred in place, not moved by its flow")
+    p.add_argument("--memory-long-penalty", default=None, type=float,
+                   help="the annotated frame's candidates beyond the window radius count this much less cosine (0: off)")
     p.add_argument("--note", default="", help="appended to the card's note")
     args = p.parse_args(argv)
     fields = {"flow_init": args.flow_init, "flow_gate": args.flow_gate,
               "flow_gate_net": None if args.flow_gate_net is None else bool(args.flow_gate_net), "memory_gate_focus": args.memory_gate_focus,
               "flow_select_radius": args.flow_select_radius,
               "memory_frame_max": None if args.memory_frame_max is None else bool(args.memory_frame_max),
-              "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows)}
+              "memory_flow_windows": None if args.memory_flow_windows is None else bool(args.memory_flow_windows),
+              "memory_long_penalty": args.memory_long_penalty}
     changes = {k: v for k, v in fields.items() if v is not None}
     if args.flow_select_max is not None:  # given: a size, or "none" (a value here: no size rule)
         text = args.flow_select_max.lower()
@@ -60,9 +63,10 @@ def main(argv=None) -> None:
             p.error("--flow-select-max must be > 0 or none")
     if not changes:
         p.error("give at least one of --flow-init, --flow-gate, --flow-gate-net, --flow-select-radius, --flow-select-max, "
-                "--memory-gate-focus, --memory-frame-max, --memory-flow-windows")
-    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius")):
-        p.error("--flow-gate, --flow-select-radius and --memory-gate-focus must be >= 0")
+                "--memory-gate-focus, --memory-frame-max, --memory-flow-windows, --memory-long-penalty")
+    if any(v < 0 for k, v in changes.items() if k in ("flow_gate", "memory_gate_focus", "flow_select_radius",
+                                                         "memory_long_penalty")):
+        p.error("--flow-gate, --flow-select-radius, --memory-gate-focus and --memory-long-penalty must be >= 0")
     w = get_weights(args.src)
     if w.architecture != "segflow-lite":
         raise SystemExit(f"{args.src} holds {w.architecture} weights; this script re-tags segflow-lite")

@@ -139,12 +139,17 @@ def test_init_keeps_the_warm_start_its_flow_branch_was_trained_on(tmp_path, monk
     # The gates' settings come with the init too (the shipped card's, not today's defaults).
     path = tmp_path / "gates.safetensors"
     save_weights(segflow_lite(trunk_pretrained=False, flow_gate=5.0, memory_gate_focus=2.0, memory_frame_max=False,
-                              memory_flow_windows=False, flow_select_radius=3, flow_select_max=9.0), path, half=False)
+                              memory_flow_windows=False, memory_long_penalty=0.03, flow_select_radius=3, flow_select_max=9.0),
+                 path, half=False)
     net = build(TrainConfig(out=tmp_path / "run", init=str(path)))
     assert (net.config.flow_gate, net.config.memory_gate_focus) == (5.0, 2.0)
     assert (net.config.flow_select_radius, net.config.flow_select_max) == (3, 9.0)  # the flow selection too
     # ... and the memory readout's rules (the shipped card reads its windows in place)
     assert (net.config.memory_frame_max, net.config.memory_flow_windows) == (False, False)
+    assert net.config.readout.long_window_penalty == 0.03  # the card's penalty reaches the readout
+    from segflow_cli.models.lite.config import LiteConfig
+
+    assert LiteConfig.from_dict({}).readout.long_window_penalty == 0.0  # old cards: the plain global read
 
 
 def test_init_of_the_paper_network_keeps_its_config(tmp_path):

@@ -168,14 +168,18 @@ def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int, *, grid: tup
         # a fifth faster again.
         parts = [_topk_grouped(q[i:i + _CHUNK] @ keys, k) for i in range(0, q.shape[0], _CHUNK)]
         return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
-    sims = q @ keys
     h, w = grid
-    near = _window_bias(w, radius, penalty, sims.dtype, sims.device)  # (w, w): penalty inside the x band
-    s5 = sims.view(h, w, -1, h, w)
-    s5.sub_(penalty)
-    for y in range(h):  # query row y: key rows within the radius get the penalty back where x is near too
-        s5[y, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
-    return _topk_padded(sims, k)
+    near = _window_bias(w, radius, penalty, q.dtype, q.device)  # (w, w): penalty inside the x band
+    rows = max(1, _CHUNK // w)  # query rows per product: chunked and ranked in cache, as above
+    parts = []
+    for y0 in range(0, h, rows):
+        sims = q[y0 * w:(y0 + rows) * w] @ keys
+        s5 = sims.view(-1, w, keys.shape[1] // (h * w), h, w)
+        s5.sub_(penalty)
+        for y in range(y0, y0 + s5.shape[0]):  # query row y: key rows within the radius get it back where x is near too
+            s5[y - y0, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
+        parts.append(_topk_grouped(sims, k))
+    return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
 
 
 def _window_bias(w: int, radius: int, penalty: float, dtype, device) -> torch.Tensor:

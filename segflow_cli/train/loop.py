@@ -72,7 +72,7 @@ def build(cfg: TrainConfig):
 
 # Config fields a run from --init takes from the init (how its tensors are read), not from today's defaults.
 INIT_KEEPS = ("flow_init", "flow_gate", "flow_gate_net", "flow_select_radius", "flow_select_max", "memory_gate_focus",
-              "memory_frame_max", "memory_flow_windows")
+              "memory_frame_max", "memory_flow_windows", "memory_long_penalty")
 
 
 def make_optimizer(model, cfg: TrainConfig):

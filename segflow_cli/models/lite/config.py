@@ -59,6 +59,10 @@ class LiteConfig:
     memory_flow_windows: the recent frames' windows are centred where the network's flow says each pixel
         came from (True, and in cards written before the field) or on the pixel itself (False, as
         ``propagate`` reads them).
+    memory_long_penalty: the annotated (long-term) frames' candidates farther than ``memory_radius`` cells from
+        the query count this much less cosine (ReadoutConfig.long_window_penalty): a near match wins a tie
+        against a look-alike elsewhere, while an object that left or was lost is still found anywhere. 0: the
+        plain global read (cards written before the field); the shipped weights use 0.03 (stop 38).
     key_encoder: what computes the memory key. "trunk": the shared trunk (trained with the network on
         generated scenes; cards written before the field). "imagenet": a frozen copy of the ImageNet
         EfficientNet-Lite0 (encoders.KeyEncoder), never trained: the joint training fits the shared trunk
@@ -92,6 +96,7 @@ class LiteConfig:
     memory_null_with_recent: bool = False
     memory_frame_max: bool = True
     memory_flow_windows: bool = True
+    memory_long_penalty: float = 0.0
     key_encoder: Literal["trunk", "imagenet"] = "imagenet"
 
     @property
@@ -100,7 +105,7 @@ class LiteConfig:
 
         return ReadoutConfig(radius=self.memory_radius, topk=self.memory_topk, temperature=self.memory_temperature,
                              null_similarity=self.memory_null, null_with_recent=self.memory_null_with_recent,
-                             frame_max=self.memory_frame_max)
+                             frame_max=self.memory_frame_max, long_window_penalty=self.memory_long_penalty)
 
     def to_dict(self) -> dict:
         return asdict(self)
