@@ -58,7 +58,8 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
     with torch.enable_grad():
         for _ in range(steps):
             x, prior, target, kw = draw()
-            out = model(x.to(dev), x.to(dev), prior=prior.to(dev), **kw)
+            x = x.to(dev)
+            out = model(x, x, prior=prior.to(dev), **kw)
             loss = F.binary_cross_entropy_with_logits(out.seg_logits, target.to(dev))
             opt.zero_grad(set_to_none=True)
             loss.backward()
