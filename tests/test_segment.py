@@ -166,6 +166,27 @@ def test_finetuning_changes_the_network_and_every_video_starts_fresh(clip):
     assert all(np.array_equal(a, b) for a, b in zip(first, again))  # restarted from the same weights
 
 
+def test_finetuning_without_a_memory_trains_one_object_a_sample(clip):
+    """The path for networks without a memory (``memory=False``): each sample is one object's augmented
+    mask and perturbed prior, (1, h, w), against its own reference; two objects here, and it trains."""
+    d, scene = clip
+    from segflow_cli.inference.finetune import _copy
+    from segflow_cli.weights import load_model
+
+    fg = scene.masks[0] != 0
+    right = np.arange(fg.shape[1])[None, :] > np.median(np.nonzero(fg)[1])
+    two = np.where(fg, np.where(right, 2, 1), 0).astype(np.uint8)  # the objects' left and right halves
+    onehot = np.stack([(two == i).astype(np.float32) for i in (1, 2)])
+    img, mask, prior = _copy(np.zeros((*two.shape, 3), np.uint8), onehot, np.random.default_rng(0), only=1)
+    assert mask.shape == prior.shape == (1, *two.shape) and img.shape == (3, *two.shape)
+    model, _, _ = load_model(str(d / "tiny.safetensors"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    session = create_session(method="segflow", model=model, max_size=96, device="cpu", finetune_steps=2, memory=False)
+    masks = [r.mask for r in session.propagate(open_frames(d / "clip.mp4"), first_mask=two)]
+    assert session.finetune_seconds > 0 and set(np.unique(masks[0])) == {0, 1, 2}
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 def test_segment_video_reports_its_unrounded_rate(clip, tmp_path):
     """``stats`` gets the run's frames, seconds and frames/s unrounded (what `benchmark speed` reads); the
     summary shows the same rate to one decimal."""

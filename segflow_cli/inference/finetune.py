@@ -69,9 +69,10 @@ def finetune_on_first_frame(runner, frame: np.ndarray, mask: np.ndarray, object_
     return time.perf_counter() - t0
 
 
-def _copy(small, onehot, rng):
-    """One augmented copy: image (3, h, w) in [0, 1], its masks (K, h, w) {0, 1} and perturbed priors (K, h, w)."""
-    img, masks = _augment(small, onehot, rng)
+def _copy(small, onehot, rng, *, only: int | None = None):
+    """One augmented copy: image (3, h, w) in [0, 1], its masks (K, h, w) {0, 1} and perturbed priors (K, h, w);
+    ``only`` k: object k's mask and prior alone, (1, h, w) each (the others are not perturbed for nothing)."""
+    img, masks = _augment(small, onehot if only is None else onehot[only : only + 1], rng)
     masks = masks > 0.5
     prior = np.stack([perturb_mask(m.astype(np.uint8), rng, strength=0.3) for m in masks])
     return torch.from_numpy(img).permute(2, 0, 1) / 255.0, torch.from_numpy(masks).float(), torch.from_numpy(prior)
@@ -89,8 +90,8 @@ def _single_objects(runner, small, onehot, size, rng, batch):
         imgs, priors, targets, picked = [], [], [], []
         for _ in range(batch):
             k = int(rng.integers(len(onehot)))
-            img, masks, prior = _copy(small, onehot, rng)
-            imgs.append(img), targets.append(masks[k : k + 1]), priors.append(prior[k : k + 1]), picked.append(k)
+            img, mask, prior = _copy(small, onehot, rng, only=k)
+            imgs.append(img), targets.append(mask), priors.append(prior), picked.append(k)
         kw = {} if refs[0] is None else {"reference": ReferenceMemory(
             emb=torch.cat([refs[k].emb for k in picked]), bounds=torch.cat([refs[k].bounds for k in picked]))}
         return torch.stack(imgs), torch.stack(priors), torch.stack(targets), kw
