@@ -90,6 +90,26 @@ def test_missing_prediction_folder_and_bad_options_are_one_line_errors(davis, tm
     assert res.exit_code == 2 and "Annotations" in res.output
 
 
+def test_groups_report_the_global_figures_over_their_sequences(davis, tmp_path):
+    """--group NAME=a,b: each group's row and results.json entry are the toolkit's global figures computed
+    over its sequences alone (here one perfect sequence and one at J = 0.5); bad groups are one-line errors."""
+    root, preds = davis
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["benchmark", "davis", "--root", str(root), "--predictions", str(preds), "--out", str(out),
+                              "--no-t", "--group", "good=seq_a", "--group", "half=seq_b", "--group", "both=seq_a,seq_b"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "results.json").read_text())
+    g = data["groups"]
+    assert g["good"]["sequences"] == ["seq_a"] and g["good"]["J-Mean"] == pytest.approx(1.0)
+    assert g["half"]["J-Mean"] == pytest.approx(0.5) and g["half"]["F-Mean"] < 1.0
+    assert {k: v for k, v in g["both"].items() if k != "sequences"} == pytest.approx(data["global"], nan_ok=True)
+    assert "good (1)" in res.output and "half (1)" in res.output
+    for spec, needle in (("tuning=seq_a,ghost", "ghost"), ("noequals", "NAME=seq1,seq2"), ("=seq_a", "NAME=seq1,seq2")):
+        bad = runner.invoke(app, ["benchmark", "davis", "--root", str(root), "--predictions", str(preds), "--group", spec])
+        assert bad.exit_code == 2 and "--group" in bad.output and needle in bad.output, bad.output
+        assert "Traceback" not in bad.output
+
+
 def test_dis_warp_run_writes_masks_that_score_the_same_through_predictions(davis, tmp_path):
     root, _ = davis
     out = tmp_path / "run"

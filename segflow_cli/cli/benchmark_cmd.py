@@ -49,6 +49,7 @@ def davis_command(
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame")] = 0,
     predictions: Annotated[Optional[Path], typer.Option("--predictions", help="score existing masks DIR/<seq>/NNNNN.png (any method's) instead of running one")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="write CSVs, results.json, davis.png (and the masks when a method runs)")] = None,
+    group: Annotated[Optional[list[str]], typer.Option("--group", help="NAME=seq1,seq2: also the global figures over these sequences (repeatable), e.g. a tuning and a held-out set")] = None,
     no_t: Annotated[bool, typer.Option("--no-t", help="skip temporal stability T (the slowest metric)")] = False,
     max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side); 512 is faster")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
@@ -64,13 +65,14 @@ def davis_command(
     setup_threads(threads)
     from rich.console import Console
 
-    from ..eval.davis import evaluate_folder, sequence_names, summarize
+    from ..eval.davis import evaluate_folder, group_summaries, parse_groups, sequence_names, summarize
     from ..eval.report import run_info, write_davis_outputs
     from ..eval.tables import davis_table
 
     console = Console(stderr=True)
     names = sequence_names(root, year=year, split=split,
                            sequences=[s.strip() for s in sequences.split(",") if s.strip()] if sequences else None)
+    groups = parse_groups(group or [], names)
     fps: dict[str, float] = {}
     if predictions is not None:
         if not predictions.is_dir():
@@ -104,9 +106,10 @@ def davis_command(
                     edge_eps=edge_eps if session.use_memory and edge_radius else None, threshold=threshold)
         title = f"DAVIS {year} {split}: {method}"
     summary = summarize(objects)
-    stdout_console().print(davis_table(objects, summary, fps=fps, title=title))
+    by_group = group_summaries(objects, groups)
+    stdout_console().print(davis_table(objects, summary, fps=fps, title=title, groups=by_group))
     if out is not None:
-        written = write_davis_outputs(out, objects, summary, info, fps=fps)
+        written = write_davis_outputs(out, objects, summary, info, fps=fps, groups=by_group)
         console.print("wrote " + ", ".join(str(p) for p in written))
 
 

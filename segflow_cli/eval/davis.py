@@ -136,6 +136,34 @@ def summarize(objects: Sequence[ObjectScores]) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
+def parse_groups(specs: Sequence[str], names: Sequence[str]) -> dict[str, list[str]]:
+    """``["tuning=blackswan,dog", ...]`` -> {"tuning": ["blackswan", "dog"], ...}: named subsets of the
+    evaluated sequences ``names`` whose figures are reported beside the global ones (a tuning set and a
+    held-out set, say). Checked before anything runs."""
+    groups: dict[str, list[str]] = {}
+    for spec in specs:
+        name, sep, seqs = spec.partition("=")
+        members = list(dict.fromkeys(x.strip() for x in seqs.split(",") if x.strip()))
+        if not sep or not name.strip() or not members:
+            raise ArgumentError("group", spec, "expected NAME=seq1,seq2", fix="e.g. tuning=blackswan,dog")
+        unknown = [m for m in members if m not in names]
+        if unknown:
+            raise ArgumentError("group", spec, f"{', '.join(unknown)} not among the evaluated sequences",
+                                fix="name sequences of the split or of sequences=[...]",
+                                cli_fix="name sequences of --split or of --sequences")
+        if name.strip() in groups:
+            raise ArgumentError("group", spec, f"the group {name.strip()!r} is given twice")
+        groups[name.strip()] = members
+    return groups
+
+
+def group_summaries(objects: Sequence[ObjectScores], groups: dict[str, list[str]]) -> dict[str, dict]:
+    """{group: summarize(its objects) plus its "sequences"}: the global figures over each named subset,
+    computed as the toolkit computes the global ones (means over objects)."""
+    return {g: {"sequences": list(seqs), **summarize([o for o in objects if o.sequence in seqs])}
+            for g, seqs in groups.items()}
+
+
 def evaluate_folder(root: Path, predictions: Path, *, year: str, sequences: Sequence[str], with_t: bool = True,
                     read: Callable[[Path], np.ndarray] | None = None,
                     on_sequence: Callable[[str], None] | None = None) -> list[ObjectScores]:

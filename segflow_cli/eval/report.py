@@ -65,9 +65,11 @@ def write_json(path: Path, data: dict) -> None:
     write_bytes_atomic(path, (json.dumps(_json_safe(data), indent=1) + "\n").encode())
 
 
-def write_davis_outputs(out: Path, objects, summary: dict, info: dict, *, fps: dict[str, float] | None = None) -> list[Path]:
+def write_davis_outputs(out: Path, objects, summary: dict, info: dict, *, fps: dict[str, float] | None = None,
+                        groups: dict[str, dict] | None = None) -> list[Path]:
     """global_results.csv, per-sequence_results.csv (the toolkit's names and columns, plus T-Mean),
-    results.json (run info, summary, per-frame J/F/T) and davis.png. Returns the paths written."""
+    results.json (run info, summary, the named groups' figures, per-frame J/F/T) and davis.png. Returns
+    the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(out / "global_results.csv",
                        _csv_text(DAVIS_GLOBAL_COLUMNS, [[summary[c] for c in DAVIS_GLOBAL_COLUMNS]]))
@@ -75,7 +77,7 @@ def write_davis_outputs(out: Path, objects, summary: dict, info: dict, *, fps: d
     write_bytes_atomic(out / "per-sequence_results.csv", _csv_text(["Sequence", "J-Mean", "F-Mean", "T-Mean"], rows))
     per = {o.name: {"sequence": o.sequence, "object": o.object_id, "eval_t": o.eval_t, "J_per_frame": o.J,
                     "F_per_frame": o.F, "T_per_pair": o.T, "T_mean": o.t_mean} for o in objects}
-    write_json(out / "results.json", {"run": info, "global": summary, "frames_per_second": fps or {},
+    write_json(out / "results.json", {"run": info, "global": summary, "groups": groups or {}, "frames_per_second": fps or {},
                                       "protocol": "semi-supervised: frames 1..N-2; T on predicted pairs (1,2)..(N-3,N-2), "
                                                   "x5 as DAVIS 2016; T-Mean over eval_t sequences",
                                       "objects": per})

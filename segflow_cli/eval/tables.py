@@ -11,9 +11,11 @@ def _pct(v: float) -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
 
 
-def davis_table(objects, summary: dict, *, fps: dict[str, float] | None = None, title: str = "DAVIS") -> Table:
-    """One row per object (J&F, J M/R/D, F M/R/D, T, frames/s) and a final row with the global figures.
-    T marked * is scored but left out of the mean (sequence not flagged eval_t by DAVIS 2016)."""
+def davis_table(objects, summary: dict, *, fps: dict[str, float] | None = None, title: str = "DAVIS",
+                groups: dict[str, dict] | None = None) -> Table:
+    """One row per object (J&F, J M/R/D, F M/R/D, T, frames/s), a row with the global figures and one per
+    named group of sequences (eval.davis.group_summaries). T marked * is scored but left out of the mean
+    (sequence not flagged eval_t by DAVIS 2016)."""
     from .davis_metrics import db_statistics
 
     t = Table(title=title)
@@ -29,9 +31,13 @@ def davis_table(objects, summary: dict, *, fps: dict[str, float] | None = None, 
                   "-" if rate is None else f"{rate:.1f}")
     t.add_section()
     rates = [v for v in fps.values() if v]
-    t.add_row("global", *(_pct(summary[k]) for k in ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean",
-                                                       "F-Recall", "F-Decay", "T-Mean")),
-              f"{sum(rates) / len(rates):.1f}" if rates else "-", style="bold")
+    keys = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay", "T-Mean")
+    t.add_row("global", *(_pct(summary[k]) for k in keys), f"{sum(rates) / len(rates):.1f}" if rates else "-",
+              style="bold")
+    for name, g in (groups or {}).items():
+        r = [fps[s] for s in g["sequences"] if fps.get(s)]
+        t.add_row(f"{name} ({len(g['sequences'])})", *(_pct(g[k]) for k in keys),
+                  f"{sum(r) / len(r):.1f}" if r else "-")
     return t
 
 
