@@ -35,11 +35,14 @@ def test_weights_are_trained_not_the_warm_start(shipped):
     model, _, _ = shipped
     heads = [m.head.weight for m in model.flow_decoder.levels.values()]
     assert all(h.abs().sum() > 0 for h in heads)
-    a, b = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96)
-    init = torch.zeros(1, 2, 64, 96)
+    g = torch.Generator().manual_seed(0)  # fixed inputs: the global RNG's state depends on the tests before
+    a, b = torch.rand(1, 3, 64, 96, generator=g), torch.rand(1, 3, 64, 96, generator=g)
     with torch.no_grad():
-        out = model(a, b, flow_init=init, prior=torch.ones(1, 1, 64, 96) * 0.5)
-    assert out.flow.abs().max() > 1e-3
+        # Without a warm start the flow is the decoder's own output: no residual gate, no per-pixel choice
+        # between warm start and correction (on noise that choice rightly keeps the warm start, so the full
+        # path's output measured the inputs' luck, not the heads).
+        flow = model.flow(a, b)
+    assert flow.shape == (1, 2, 64, 96) and flow.abs().max() > 1e-2
 
 
 def _mean_j(session, scene) -> float:
