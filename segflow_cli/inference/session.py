@@ -237,24 +237,7 @@ class VideoSession:
         if cut:
             self._probs = torch.zeros_like(self._probs)
         if self.method == "propagate":
-            flow = None
-            if self.compute_flow and hasattr(self.runner.model, "flow_and_embedding"):
-                flow, key = self.runner.flow_and_embedding(cur, self._prev)  # one trunk pass for both
-                key = key[0]
-            else:
-                key = self.runner.embed(cur)[0]
-            read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
-            allp = self._shown(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
-            prev = self._prev
-            self._probs, self._prev = allp[1:], cur
-            self.index += 1
-            self.memory.consider(self.index, key, read)
-            ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height, threshold=self.threshold)
-            flow_np = None
-            if self.compute_flow:  # the joint network's flow for the outputs (masks do not need it)
-                flow = flow if flow is not None else self.runner.flow(cur, prev)
-                flow_np = resize_flow(flow, self.width, self.height)
-            return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
+            return self._predict_by_readout(cur, cut)
         if self.method == "segflow":
             mem = self.memory.state() if self.memory is not None else None
             out = self.runner.run(cur, self._prev, prev_probs=self._probs[None], reference=self._reference, memory=mem)
@@ -283,6 +266,28 @@ class VideoSession:
             allp = self._shown(allp, cur[1])
         ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height, threshold=self.threshold)
         flow_np = resize_flow(flow, self.width, self.height) if self.compute_flow else None
+        return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
+
+    def _predict_by_readout(self, cur, cut: bool) -> FrameResult:
+        """``propagate``'s step on the prepared frame ``cur``: the memory readout alone is the prediction
+        (no decoder); the network's flow is computed only for the outputs (masks do not need it)."""
+        flow = None
+        if self.compute_flow and hasattr(self.runner.model, "flow_and_embedding"):
+            flow, key = self.runner.flow_and_embedding(cur, self._prev)  # one trunk pass for both
+            key = key[0]
+        else:
+            key = self.runner.embed(cur)[0]
+        read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
+        allp = self._shown(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
+        prev = self._prev
+        self._probs, self._prev = allp[1:], cur
+        self.index += 1
+        self.memory.consider(self.index, key, read)
+        ids, alpha = probs_to_ids(allp, self.object_ids, self.width, self.height, threshold=self.threshold)
+        flow_np = None
+        if self.compute_flow:
+            flow = flow if flow is not None else self.runner.flow(cur, prev)
+            flow_np = resize_flow(flow, self.width, self.height)
         return FrameResult(index=self.index, mask=ids, alpha=alpha, flow=flow_np, cut=cut)
 
     def _shown(self, up: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
