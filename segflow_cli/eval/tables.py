@@ -17,6 +17,7 @@ def davis_table(objects, summary: dict, *, fps: dict[str, float] | None = None, 
     named group of sequences (eval.davis.group_summaries). T marked * is scored but left out of the mean
     (sequence not flagged eval_t by DAVIS 2016)."""
     from .davis_metrics import db_statistics
+    from .report import DAVIS_GLOBAL_COLUMNS  # the toolkit's global columns, in its order
 
     t = Table(title=title)
     for c in ("Sequence", "J&F", "J-M", "J-R", "J-D", "F-M", "F-R", "F-D", "T", "frames/s"):
@@ -31,12 +32,11 @@ def davis_table(objects, summary: dict, *, fps: dict[str, float] | None = None, 
                   "-" if rate is None else f"{rate:.1f}")
     t.add_section()
     rates = [v for v in fps.values() if v]
-    keys = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay", "T-Mean")
-    t.add_row("global", *(_pct(summary[k]) for k in keys), f"{sum(rates) / len(rates):.1f}" if rates else "-",
+    t.add_row("global", *(_pct(summary[k]) for k in DAVIS_GLOBAL_COLUMNS), f"{sum(rates) / len(rates):.1f}" if rates else "-",
               style="bold")
     for name, g in (groups or {}).items():
         r = [fps[s] for s in g["sequences"] if fps.get(s)]
-        t.add_row(f"{name} ({len(g['sequences'])})", *(_pct(g[k]) for k in keys),
+        t.add_row(f"{name} ({len(g['sequences'])})", *(_pct(g[k]) for k in DAVIS_GLOBAL_COLUMNS),
                   f"{sum(r) / len(r):.1f}" if r else "-")
     return t
 
