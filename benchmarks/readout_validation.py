@@ -38,7 +38,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "lwp"}
+                      "fmax", "thr", "lwp", "lstride", "lmargin"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -46,6 +46,9 @@ def session_for(model, setting: str):
                           memory_near=int(kw.get("near", MEMORY_NEAR)), threshold=float(kw.get("thr", MASK_THRESHOLD)),
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
+    import segflow_cli.inference.memory as smem
+
+    smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", 1)), int(kw.get("lmargin", 3))
     cfg = model.config.readout
     over = {}
     if "null" in kw:

@@ -19,6 +19,8 @@ from ..models.memory import MemoryState, identity_positions
 
 
 KEY_STRIDE = 8  # the keys' grid: stride 8 of the network's padded input (ops.InputPadder, stride 32)
+LONG_STRIDE = 1
+LONG_MARGIN = 3
 
 
 def _grid_pads(size: tuple[int, int], grid: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -72,11 +74,14 @@ class SpaceTimeMemory:
     and undoes part of its blur before it is re-read; it also makes errors stick, so it trades
     shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default)."""
 
-    def __init__(self, *, frames: int = 6, every: int = 1, near: int = 0, power: float = 1.0) -> None:
+    def __init__(self, *, frames: int = 6, every: int = 1, near: int = 0, power: float = 1.0,
+                 long_stride: int | None = None, long_margin: int | None = None) -> None:
         if frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0:
             raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames and power > 0, got "
                              f"frames={frames}, every={every}, near={near}, power={power}")
         self.frames, self.every, self.near, self.power = int(frames), int(every), int(near), float(power)
+        self.long_stride = LONG_STRIDE if long_stride is None else int(long_stride)
+        self.long_margin = LONG_MARGIN if long_margin is None else int(long_margin)
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
@@ -162,8 +167,8 @@ class SpaceTimeMemory:
         if not self._long_k:
             raise ValueError("the memory holds no annotated frame yet")
         if self._long_state is None:  # built once, not once a frame: the long-term frames rarely change
-            self._long_state = (torch.cat(self._long_k, 1), torch.cat(self._long_v, 1))
-        lk, lv = self._long_state
+            self._long_state = self._long_term()
+        lk, lv, cells = self._long_state
         table, slots = None, None
         if self._recent and self.frames:
             keys = torch.stack([k for k, _, _, _ in self._recent])
@@ -178,7 +183,28 @@ class SpaceTimeMemory:
             caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
         return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
-                           caches=caches, table=table, slots=slots)
+                           caches=caches, table=table, slots=slots, long_cells=cells)
+
+    def _long_term(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The long-term frames' (keys (C, M), values (V, M), cells (M,) or None): every cell, or with a
+        long_stride above 1, the cells within long_margin of an object plus one background cell in
+        long_stride x long_stride."""
+        if self.long_stride <= 1 or len(set(self._long_shapes)) != 1:
+            return torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), None
+        h, w = self._long_shapes[0]
+        keep = []
+        for v in self._long_v:
+            obj = (1.0 - v[0]).reshape(1, 1, h, w)
+            m = self.long_margin
+            near = F.max_pool2d(obj, 2 * m + 1, stride=1, padding=m)[0, 0] > 0.05
+            lattice = torch.zeros(h, w, dtype=torch.bool, device=v.device)
+            o = self.long_stride // 2
+            lattice[o::self.long_stride, o::self.long_stride] = True
+            keep.append(torch.nonzero((near | lattice).reshape(-1))[:, 0])
+        cells = torch.cat(keep)
+        keys = torch.cat([k[:, i] for k, i in zip(self._long_k, keep)], 1)
+        values = torch.cat([v[:, i] for v, i in zip(self._long_v, keep)], 1)
+        return keys, values, cells
 
     def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """The row table (see __init__) with every recent frame in a slot -> (table, slot per recent frame)."""

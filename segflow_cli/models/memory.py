@@ -54,6 +54,9 @@ class MemoryState:
     table, slots: optional, the keys as one (M + S * h * w, C) fp32 row table (the long-term frames' M
         rows, then S slots of h * w rows) and each recent frame's slot, kept by the session's memory: the
         readout then gathers its candidates' keys from it in one pass (else from the frames one by one).
+    long_cells: optional (M,) int64, each long-term column's cell y * w + x on ``long_shape``, for a memory
+        that keeps only some cells of its annotated frames (frame after frame, each frame's cells in
+        raster order); None: every frame whole, column j at cell j mod (h w).
     """
 
     long_keys: torch.Tensor
@@ -65,6 +68,7 @@ class MemoryState:
     caches: list[dict] | None = None
     table: torch.Tensor | None = None
     slots: list[int] | None = None
+    long_cells: torch.Tensor | None = None
 
     @property
     def recent(self) -> int:
@@ -155,10 +159,11 @@ def _topk_grouped(sims: torch.Tensor, k: int, groups: int = _GROUPS) -> tuple[to
 
 
 def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int, *, grid: tuple[int, int] | None = None,
-                       radius: int = 0, penalty: float = 0.0):
+                       radius: int = 0, penalty: float = 0.0, cells: torch.Tensor | None = None):
     """q (N, C), keys (C, M) -> top-k sims (N, k) and their columns (N, k). With a ``penalty`` and the
-    ``grid`` (h, w) that both the N queries and each of the M / (h w) key frames lie on, candidates
-    outside the query's (2 radius + 1)^2 window count ``penalty`` less."""
+    ``grid`` (h, w) that both the N queries and the key frames lie on, candidates outside the query's
+    (2 radius + 1)^2 window count ``penalty`` less; ``cells`` (M,): each column's cell (MemoryState.long_cells;
+    None: every key frame whole)."""
     if keys.shape[1] == 0:
         return q.new_full((q.shape[0], k), _MASKED), torch.zeros(q.shape[0], k, dtype=torch.long, device=q.device)
     keys = keys.to(q.dtype)
@@ -169,15 +174,28 @@ def _global_candidates(q: torch.Tensor, keys: torch.Tensor, k: int, *, grid: tup
         parts = [_topk_grouped(q[i:i + _CHUNK] @ keys, k) for i in range(0, q.shape[0], _CHUNK)]
         return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
     h, w = grid
-    near = _window_bias(w, radius, penalty, q.dtype, q.device)  # (w, w): penalty inside the x band
+    m = keys.shape[1]
+    if cells is None:
+        cells = torch.arange(m, device=q.device) % (h * w)
+    ky, kx = cells // w, cells % w
+    # Columns lie frame after frame, each frame's cells in raster order: the key rows within the radius of
+    # a query row are one contiguous run of columns per frame, found by a binary search of its rows.
+    starts = [0] + (torch.nonzero(cells[1:] <= cells[:-1])[:, 0] + 1).tolist() + [m]
+    lo = torch.arange(-radius, h - radius, device=q.device)
+    runs = [(a + torch.searchsorted(ky[a:b].contiguous(), lo), a + torch.searchsorted(ky[a:b].contiguous(), lo + 2 * radius, right=True))
+            for a, b in zip(starts[:-1], starts[1:])]
+    runs = [(f.tolist(), t.tolist()) for f, t in runs]
+    near = _window_bias(w, radius, penalty, q.dtype, q.device)[:, kx]  # (w, M): penalty back where x is near
     rows = max(1, _CHUNK // w)  # query rows per product: chunked and ranked in cache, as above
     parts = []
     for y0 in range(0, h, rows):
         sims = q[y0 * w:(y0 + rows) * w] @ keys
-        s5 = sims.view(-1, w, keys.shape[1] // (h * w), h, w)
-        s5.sub_(penalty)
-        for y in range(y0, y0 + s5.shape[0]):  # query row y: key rows within the radius get it back where x is near too
-            s5[y - y0, :, :, max(0, y - radius):y + radius + 1, :] += near[:, None, None, :]
+        s3 = sims.view(-1, w, m)
+        s3.sub_(penalty)
+        for y in range(y0, y0 + s3.shape[0]):  # query row y: key rows within the radius get it back where x is near too
+            for first, last in runs:
+                a, b = first[y], last[y]
+                s3[y - y0, :, a:b] += near[:, a:b]
         parts.append(_topk_grouped(sims, k))
     return torch.cat([v for v, _ in parts]), torch.cat([i for _, i in parts])
 
@@ -187,11 +205,12 @@ def _window_bias(w: int, radius: int, penalty: float, dtype, device) -> torch.Te
     return ((x[:, None] - x[None, :]).abs() <= radius).to(dtype) * penalty
 
 
-def _outside_window(rows: torch.Tensor, grid: tuple[int, int], radius: int) -> torch.Tensor:
+def _outside_window(rows: torch.Tensor, grid: tuple[int, int], radius: int,
+                    cells: torch.Tensor | None = None) -> torch.Tensor:
     """rows (N, k) columns of long-term candidates on frames of ``grid`` (h, w), queries n = y w + x ->
-    (N, k) bool: the candidate lies outside the query's window."""
+    (N, k) bool: the candidate lies outside the query's window. ``cells``: as in _global_candidates."""
     h, w = grid
-    cell = rows % (h * w)
+    cell = rows % (h * w) if cells is None else cells[rows.clamp_max(cells.shape[0] - 1)]
     n = torch.arange(rows.shape[0], device=rows.device)[:, None]
     return ((cell // w - n // w).abs() > radius) | ((cell % w - n % w).abs() > radius)
 
@@ -384,7 +403,8 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     m = memory.long_keys.shape[1]
     value_rows = [memory.long_values.t()]
     penalty = config.long_window_penalty if memory.long_shape == (h, w) else 0.0
-    sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty)
+    sims, rows = _global_candidates(q, memory.long_keys, config.topk, grid=(h, w), radius=config.radius, penalty=penalty,
+                                    cells=memory.long_cells)
     if memory.recent:
         pos = memory.positions if positions is None else positions
         ls, lr = _local_candidates(qs, memory.keys, pos, config, memory.caches)
@@ -407,7 +427,7 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     picked = picked.reshape(*rows.shape, c)
     exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
-        exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius))
+        exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius, memory.long_cells))
     exact = exact.masked_fill(masked, _MASKED)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
     if config.null_similarity is not None and (config.null_with_recent or not memory.recent):
