@@ -38,7 +38,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "lwp", "lstride", "lmargin"}
+                      "fmax", "thr", "lwp", "lstride", "lmargin", "lmass"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -49,6 +49,7 @@ def session_for(model, setting: str):
     import segflow_cli.inference.memory as smem
 
     smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", 1)), int(kw.get("lmargin", 3))
+    smem.LONG_MASS = bool(int(kw.get("lmass", 0)))
     cfg = model.config.readout
     over = {}
     if "null" in kw:

@@ -21,6 +21,7 @@ from ..models.memory import MemoryState, identity_positions
 KEY_STRIDE = 8  # the keys' grid: stride 8 of the network's padded input (ops.InputPadder, stride 32)
 LONG_STRIDE = 1
 LONG_MARGIN = 3
+LONG_MASS = False
 
 
 def _grid_pads(size: tuple[int, int], grid: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -168,7 +169,7 @@ class SpaceTimeMemory:
             raise ValueError("the memory holds no annotated frame yet")
         if self._long_state is None:  # built once, not once a frame: the long-term frames rarely change
             self._long_state = self._long_term()
-        lk, lv, cells = self._long_state
+        lk, lv, cells, mass = self._long_state
         table, slots = None, None
         if self._recent and self.frames:
             keys = torch.stack([k for k, _, _, _ in self._recent])
@@ -183,16 +184,17 @@ class SpaceTimeMemory:
             caches = None
         shape = self._long_shapes[0] if len(set(self._long_shapes)) == 1 else None
         return MemoryState(long_keys=lk, long_values=lv, keys=keys, values=values, positions=positions, long_shape=shape,
-                           caches=caches, table=table, slots=slots, long_cells=cells)
+                           caches=caches, table=table, slots=slots, long_cells=cells,
+                           long_mass=mass)
 
-    def _long_term(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def _long_term(self) -> tuple:
         """The long-term frames' (keys (C, M), values (V, M), cells (M,) or None): every cell, or with a
         long_stride above 1, the cells within long_margin of an object plus one background cell in
         long_stride x long_stride."""
         if self.long_stride <= 1 or len(set(self._long_shapes)) != 1:
-            return torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), None
+            return torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), None, None
         h, w = self._long_shapes[0]
-        keep = []
+        keep, masses = [], []
         for v in self._long_v:
             obj = (1.0 - v[0]).reshape(1, 1, h, w)
             m = self.long_margin
@@ -200,11 +202,20 @@ class SpaceTimeMemory:
             lattice = torch.zeros(h, w, dtype=torch.bool, device=v.device)
             o = self.long_stride // 2
             lattice[o::self.long_stride, o::self.long_stride] = True
-            keep.append(torch.nonzero((near | lattice).reshape(-1))[:, 0])
+            idx = torch.nonzero((near | lattice).reshape(-1))[:, 0]
+            keep.append(idx)
+            # the cells each lattice cell stands for: the others of its S x S block that are not kept
+            s_ = self.long_stride
+            block = F.avg_pool2d((~near).float()[None, None], s_, stride=s_, ceil_mode=True, divisor_override=1)[0, 0]
+            mass = torch.ones(h, w, device=v.device)
+            rep = block[:lattice[o::s_, o::s_].shape[0], :lattice[o::s_, o::s_].shape[1]]
+            mass[o::s_, o::s_] = rep + near[o::s_, o::s_].float()
+            masses.append(mass.reshape(-1)[idx])
         cells = torch.cat(keep)
+        mass = torch.cat(masses).clamp_min(1.0) if LONG_MASS else None
         keys = torch.cat([k[:, i] for k, i in zip(self._long_k, keep)], 1)
         values = torch.cat([v[:, i] for v, i in zip(self._long_v, keep)], 1)
-        return keys, values, cells
+        return keys, values, cells, mass
 
     def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """The row table (see __init__) with every recent frame in a slot -> (table, slot per recent frame)."""

@@ -69,6 +69,7 @@ class MemoryState:
     table: torch.Tensor | None = None
     slots: list[int] | None = None
     long_cells: torch.Tensor | None = None
+    long_mass: torch.Tensor | None = None
 
     @property
     def recent(self) -> int:
@@ -428,6 +429,9 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius, memory.long_cells))
+    if memory.long_mass is not None:  # a sparse cell stands for the cells around it it replaced: its softmax weight x mass
+        lm = torch.log(memory.long_mass.float()) * config.temperature
+        exact = exact + torch.where(rows < m, lm[rows.clamp_max(m - 1)], 0.0)
     exact = exact.masked_fill(masked, _MASKED)
     vals = values_t.index_select(0, flat).reshape(*rows.shape, -1)
     if config.null_similarity is not None and (config.null_with_recent or not memory.recent):
