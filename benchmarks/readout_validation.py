@@ -17,6 +17,8 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   power=X       predicted values join the memory raised to X, renormalised (memory_power; 2 is sharpen=0.5
                 of stop 21's wrapper, which this replaces)
   thr=X         the shown mask's threshold (VideoSession threshold; 0.5: the plain argmax)
+  lstride=N, lmargin=N        the annotated frame's background lattice and whole margin around the objects
+                              (inference.memory.LONG_STRIDE / LONG_MARGIN; lstride=1: every cell)
 "default" is the shipped setting. Clips come from eval.synthetic's VAL_SEED stream at 854x480 (the
 DAVIS size), so a setting is chosen here and only then run on DAVIS. Prints J, F, J on the last
 third, the share of the error that is missed object pixels, and T with --t.
@@ -28,6 +30,10 @@ import argparse
 import dataclasses
 import time
 
+import segflow_cli.inference.memory as smem
+
+_STRIDE, _MARGIN = smem.LONG_STRIDE, smem.LONG_MARGIN  # the shipped values, before any setting changes them
+
 
 def session_for(model, setting: str):
     import torch
@@ -38,7 +44,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "lwp", "lstride", "lmargin", "lmass"}
+                      "fmax", "thr", "lwp", "lstride", "lmargin"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -46,10 +52,7 @@ def session_for(model, setting: str):
                           memory_near=int(kw.get("near", MEMORY_NEAR)), threshold=float(kw.get("thr", MASK_THRESHOLD)),
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
-    import segflow_cli.inference.memory as smem
-
-    smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", 1)), int(kw.get("lmargin", 3))
-    smem.LONG_MASS = bool(int(kw.get("lmass", 0)))
+    smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", _STRIDE)), int(kw.get("lmargin", _MARGIN))
     cfg = model.config.readout
     over = {}
     if "null" in kw:

@@ -18,10 +18,12 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
     q = query.reshape(c, -1).t()
     own = identity_positions(h, w)
     long = q @ mem.long_keys
+    m = mem.long_keys.shape[1]
+    cells = torch.arange(m) % (h * w) if mem.long_cells is None else mem.long_cells
     if cfg.long_window_penalty:  # far long-term candidates count less (every long-term frame on the same grid)
-        near = ((own[0].reshape(-1, 1) - own[0].reshape(1, -1)).abs() <= cfg.radius) & \
-               ((own[1].reshape(-1, 1) - own[1].reshape(1, -1)).abs() <= cfg.radius)
-        long = long - cfg.long_window_penalty * (~near).float().repeat(1, mem.long_keys.shape[1] // (h * w))
+        near = ((own[0].reshape(-1, 1) - (cells % w).reshape(1, -1)).abs() <= cfg.radius) & \
+               ((own[1].reshape(-1, 1) - (cells // w).reshape(1, -1)).abs() <= cfg.radius)
+        long = long - cfg.long_window_penalty * (~near).float()
     sims = [long]
     vals = [mem.long_values.t()[None].expand(h * w, -1, -1)]
     if cfg.frame_max:
@@ -36,6 +38,8 @@ def _dense_readout(query, mem: MemoryState, positions, cfg: ReadoutConfig):
         vals.append(mem.values[t].reshape(mem.values.shape[1], -1).t()[None].expand(h * w, -1, -1))
     sims, vals = torch.cat(sims, 1), torch.cat([v.expand(h * w, -1, -1) for v in vals], 1)
     top, idx = sims.topk(cfg.topk, dim=1)
+    if mem.long_mass is not None:  # chosen by cosine, weighted by how many cells each long-term column stands for
+        top = top + cfg.temperature * torch.where(idx < m, mem.long_mass.log()[idx.clamp_max(m - 1)], 0.0)
     wts = torch.softmax(top / cfg.temperature, 1)
     picked = torch.gather(vals, 1, idx[..., None].expand(-1, -1, vals.shape[-1]))
     return torch.einsum("nk,nkv->nv", wts, picked).t().reshape(-1, h, w)
@@ -114,6 +118,28 @@ def test_long_term_window_penalty_equals_dense_reference():
     plain = readout(q, mem, config=ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False,
                                                  null_similarity=None))
     assert (plain - out).abs().max() > 0.05  # the penalty changes what is read
+
+
+def test_a_sparse_weighted_long_term_memory_equals_dense_reference():
+    """An annotated frame that keeps only some cells (MemoryState.long_cells), each with a mass: the
+    penalised global read finds each query row's near rows among any cell set, and a column's softmax
+    weight is multiplied by its mass, over two annotated frames with different cell sets."""
+    mem, q = _memory(seed=6)
+    h, w = 13, 21
+    g = torch.Generator().manual_seed(1)
+    other, _ = _memory(seed=7)  # a second annotated frame of its own keys (mirrored copies would tie)
+    keys2, vals2 = other.long_keys, other.long_values
+    keep = [torch.nonzero(torch.rand(h * w, generator=g) < frac)[:, 0] for frac in (0.5, 0.3)]
+    mem = MemoryState(torch.cat([mem.long_keys[:, keep[0]], keys2[:, keep[1]]], 1),
+                      torch.cat([mem.long_values[:, keep[0]], vals2[:, keep[1]]], 1), mem.keys, mem.values, mem.positions,
+                      long_shape=(h, w), long_cells=torch.cat(keep),
+                      long_mass=1.0 + torch.randint(0, 9, (len(keep[0]) + len(keep[1]),), generator=g).float())
+    for penalty in (0.0, 0.1):
+        cfg = ReadoutConfig(radius=3, topk=5, temperature=0.1, tile=4, fast_select=False, null_similarity=None,
+                            long_window_penalty=penalty)
+        assert torch.allclose(readout(q, mem, config=cfg), _dense_readout(q, mem, mem.positions, cfg), atol=1e-5)
+    unweighted = dataclasses.replace(mem, long_mass=None)
+    assert (readout(q, unweighted, config=cfg) - readout(q, mem, config=cfg)).abs().max() > 0.05  # the mass counts
 
 
 def test_flow_guided_windows_follow_uniform_motion_exactly():

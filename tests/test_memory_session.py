@@ -327,7 +327,7 @@ def test_long_term_frames_are_laid_out_once_until_they_change():
     from segflow_cli.models.memory import ReadoutConfig, readout
 
     key = torch.nn.functional.normalize(torch.rand(8, 4, 5), dim=0)
-    mem = SpaceTimeMemory(frames=2)
+    mem = SpaceTimeMemory(frames=2, long_stride=1)  # every cell (the sparse lattice: the test below)
     mem.add_long_term(key, torch.stack([torch.ones(4, 5), torch.zeros(4, 5)]))
     mem.consider(1, key, torch.stack([torch.ones(4, 5), torch.zeros(4, 5)]))
     first = mem.state()
@@ -354,7 +354,7 @@ def test_the_row_table_gives_the_readout_the_same_keys_as_the_frames():
     unit = lambda: torch.nn.functional.normalize(torch.rand(8, 6, 7, generator=gen) - 0.5, dim=0)  # noqa: E731
     value = lambda: torch.softmax(torch.rand(2, 6, 7, generator=gen) * 4, 0)  # noqa: E731
     cfg = ReadoutConfig(radius=2, tile=2, topk=5, frame_max=True)
-    mem = SpaceTimeMemory(frames=3, every=2, near=1)
+    mem = SpaceTimeMemory(frames=3, every=2, near=1)  # the shipped sparse annotated frames
     mem.add_long_term(unit(), value())
     for i in range(1, 12):
         if i == 7:
@@ -396,3 +396,32 @@ def test_finetuning_a_memory_network_trains_the_gated_readout_the_video_runs_thr
     session.start(frames[0], masks[0])
     assert seen == [(True, True, 2)] * 2
     assert any(not torch.equal(gate[k], v) for k, v in session.runner.model.seg_decoder.gate.state_dict().items())
+
+
+def test_the_annotated_frame_keeps_its_object_whole_and_a_weighted_lattice_elsewhere():
+    """Every cell within long_margin of the object is kept; elsewhere one cell in long_stride x long_stride,
+    standing for the left-out cells of its block (the masses cover the frame once); long_stride=1 keeps
+    the frame as it was."""
+    from segflow_cli.models.memory import ReadoutConfig, readout
+
+    h, w = 12, 18
+    key = torch.nn.functional.normalize(torch.rand(8, h, w) - 0.5, dim=0)
+    obj = torch.zeros(h, w)
+    obj[4:6, 7:10] = 1.0
+    value = torch.stack([1 - obj, obj])
+    mem = SpaceTimeMemory(frames=2, long_stride=3, long_margin=1)
+    mem.add_long_term(key, value)
+    state = mem.state()
+    cells = state.long_cells
+    near = torch.zeros(h, w, dtype=torch.bool)
+    near[3:7, 6:11] = True
+    assert set(torch.nonzero(near.reshape(-1))[:, 0].tolist()) <= set(cells.tolist())
+    far = [c for c in cells.tolist() if not near.reshape(-1)[c]]
+    assert far and all((c // w) % 3 == 1 and (c % w) % 3 == 1 for c in far)  # the lattice, one cell per block
+    assert len(cells) < h * w // 2 and float(state.long_mass.sum()) == h * w
+    assert torch.equal(state.long_keys, key.reshape(8, -1)[:, cells]) and torch.equal(state.long_values, value.reshape(2, -1)[:, cells])
+    read = readout(key, state, config=ReadoutConfig(radius=2, tile=2))
+    assert (read[1] > 0.5).reshape(-1)[obj.reshape(-1) > 0].all()  # the object is still read where it is
+    dense = SpaceTimeMemory(frames=2, long_stride=1)
+    dense.add_long_term(key, value)
+    assert dense.state().long_cells is None and dense.state().long_keys.shape == (8, h * w)

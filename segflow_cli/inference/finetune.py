@@ -104,7 +104,9 @@ def _all_objects_reading(memory: MemoryState, runner, small, onehot, size, rng, 
     annotated frame) beside its perturbed priors and the K-object reference."""
     mem = MemoryState(long_keys=memory.long_keys.clone(), long_values=memory.long_values.clone(),
                       keys=memory.keys.clone(), values=memory.values.clone(), positions=memory.positions.clone(),
-                      long_shape=memory.long_shape)
+                      long_shape=memory.long_shape,
+                      long_cells=None if memory.long_cells is None else memory.long_cells.clone(),
+                      long_mass=None if memory.long_mass is None else memory.long_mass.clone())
     ref = runner.encode_reference(runner.prepare(small, size), torch.from_numpy(onehot)[None])
     kw = {"memory": [mem] * batch}
     if ref is not None:

@@ -19,9 +19,12 @@ from ..models.memory import MemoryState, identity_positions
 
 
 KEY_STRIDE = 8  # the keys' grid: stride 8 of the network's padded input (ops.InputPadder, stride 32)
-LONG_STRIDE = 1
+# The annotated frame, read globally by every pixel of every frame, keeps every cell within LONG_MARGIN cells
+# of an object but only one background cell in LONG_STRIDE x LONG_STRIDE elsewhere, each counting for the
+# cells it replaced (SpaceTimeMemory._long_term). The global read is a compute-bound N x M product; this
+# keeps M at 15-35 % of the grid with the same J on generated clips (benchmarks/RESULTS.md, stop 40).
+LONG_STRIDE = 3
 LONG_MARGIN = 3
-LONG_MASS = False
 
 
 def _grid_pads(size: tuple[int, int], grid: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -73,20 +76,24 @@ class SpaceTimeMemory:
     frame, that uncertainty compounds into an object that shrinks frame after frame (DAVIS: the
     object mostly missed, hardly any false positives). A power above 1 keeps the readout's decision
     and undoes part of its blur before it is re-read; it also makes errors stick, so it trades
-    shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default)."""
+    shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default).
+    long_stride, long_margin: the annotated frames' background lattice and the margin kept whole around
+    the objects (None: LONG_STRIDE, LONG_MARGIN; long_stride=1 keeps every cell)."""
 
     def __init__(self, *, frames: int = 6, every: int = 1, near: int = 0, power: float = 1.0,
                  long_stride: int | None = None, long_margin: int | None = None) -> None:
-        if frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0:
-            raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames and power > 0, got "
-                             f"frames={frames}, every={every}, near={near}, power={power}")
+        long_stride = LONG_STRIDE if long_stride is None else long_stride
+        long_margin = LONG_MARGIN if long_margin is None else long_margin
+        if frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0 or long_stride < 1 or long_margin < 0:
+            raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames, power > 0, long_stride >= 1 "
+                             f"and long_margin >= 0, got frames={frames}, every={every}, near={near}, power={power}, "
+                             f"long_stride={long_stride}, long_margin={long_margin}")
         self.frames, self.every, self.near, self.power = int(frames), int(every), int(near), float(power)
-        self.long_stride = LONG_STRIDE if long_stride is None else int(long_stride)
-        self.long_margin = LONG_MARGIN if long_margin is None else int(long_margin)
+        self.long_stride, self.long_margin = int(long_stride), int(long_margin)
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
-        self._long_state: tuple | None = None  # (keys, values) of the long-term frames, until they change
+        self._long_state: tuple | None = None  # (keys, values, cells, mass) of the long-term frames, until they change
         # Every key the readout may re-score, as one (M + frames * h * w, C) fp32 row table: the long-term
         # frames first, then one slot of h * w rows per recent frame (its slot in its cache), written once
         # when the frame joins; rebuilt when the long-term frames change. A frame's candidates are then
@@ -187,35 +194,36 @@ class SpaceTimeMemory:
                            caches=caches, table=table, slots=slots, long_cells=cells,
                            long_mass=mass)
 
-    def _long_term(self) -> tuple:
-        """The long-term frames' (keys (C, M), values (V, M), cells (M,) or None): every cell, or with a
-        long_stride above 1, the cells within long_margin of an object plus one background cell in
-        long_stride x long_stride."""
+    def _long_term(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The long-term frames as the readout reads them: keys (C, M), values (V, M), and, when cells were
+        left out, each column's cell (M,) and mass (M,) (MemoryState.long_cells, long_mass).
+
+        Kept: every cell within long_margin cells of an object (object probability above 0.05 after a
+        max filter of that radius), where the labels change and the readout needs every match, and one
+        cell in long_stride x long_stride elsewhere, counting for the left-out cells of its block: a
+        background a dense memory held in S^2 copies still outvotes an object's look-alike there (without
+        the mass the sparser lattices lost J on generated clips with twins, stop 40)."""
         if self.long_stride <= 1 or len(set(self._long_shapes)) != 1:
             return torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), None, None
         h, w = self._long_shapes[0]
+        s, m, o = self.long_stride, self.long_margin, self.long_stride // 2
         keep, masses = [], []
         for v in self._long_v:
             obj = (1.0 - v[0]).reshape(1, 1, h, w)
-            m = self.long_margin
             near = F.max_pool2d(obj, 2 * m + 1, stride=1, padding=m)[0, 0] > 0.05
             lattice = torch.zeros(h, w, dtype=torch.bool, device=v.device)
-            o = self.long_stride // 2
-            lattice[o::self.long_stride, o::self.long_stride] = True
+            lattice[o::s, o::s] = True
+            # left-out cells per S x S block; the lattice cell of block (i, j) sits at (i S + o, j S + o)
+            left = F.avg_pool2d((~near).float()[None, None], s, stride=s, ceil_mode=True, divisor_override=1)[0, 0]
+            mass = torch.ones(h, w, device=v.device)
+            reps = mass[o::s, o::s]
+            mass[o::s, o::s] = left[:reps.shape[0], :reps.shape[1]] + near[o::s, o::s].float()  # itself counted once
             idx = torch.nonzero((near | lattice).reshape(-1))[:, 0]
             keep.append(idx)
-            # the cells each lattice cell stands for: the others of its S x S block that are not kept
-            s_ = self.long_stride
-            block = F.avg_pool2d((~near).float()[None, None], s_, stride=s_, ceil_mode=True, divisor_override=1)[0, 0]
-            mass = torch.ones(h, w, device=v.device)
-            rep = block[:lattice[o::s_, o::s_].shape[0], :lattice[o::s_, o::s_].shape[1]]
-            mass[o::s_, o::s_] = rep + near[o::s_, o::s_].float()
-            masses.append(mass.reshape(-1)[idx])
-        cells = torch.cat(keep)
-        mass = torch.cat(masses).clamp_min(1.0) if LONG_MASS else None
+            masses.append(mass.reshape(-1)[idx].clamp_min(1.0))
         keys = torch.cat([k[:, i] for k, i in zip(self._long_k, keep)], 1)
         values = torch.cat([v[:, i] for v, i in zip(self._long_v, keep)], 1)
-        return keys, values, cells, mass
+        return keys, values, torch.cat(keep), torch.cat(masses)
 
     def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
         """The row table (see __init__) with every recent frame in a slot -> (table, slot per recent frame)."""

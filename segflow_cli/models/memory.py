@@ -57,6 +57,8 @@ class MemoryState:
     long_cells: optional (M,) int64, each long-term column's cell y * w + x on ``long_shape``, for a memory
         that keeps only some cells of its annotated frames (frame after frame, each frame's cells in
         raster order); None: every frame whole, column j at cell j mod (h w).
+    long_mass: optional (M,), how many cells each long-term column stands for (a kept background cell
+        for the ones left out around it): its softmax weight is multiplied by it; None: 1 each.
     """
 
     long_keys: torch.Tensor
@@ -429,7 +431,7 @@ def readout(query: torch.Tensor, memory: MemoryState, *, config: ReadoutConfig =
     exact = torch.bmm(picked, query.reshape(c, -1).t()[:, :, None])[..., 0]
     if penalty:
         exact = exact - penalty * ((rows < m) & _outside_window(rows, (h, w), config.radius, memory.long_cells))
-    if memory.long_mass is not None:  # a sparse cell stands for the cells around it it replaced: its softmax weight x mass
+    if memory.long_mass is not None:  # weight x mass, as log(mass) on the logit (the softmax divides by temperature)
         lm = torch.log(memory.long_mass.float()) * config.temperature
         exact = exact + torch.where(rows < m, lm[rows.clamp_max(m - 1)], 0.0)
     exact = exact.masked_fill(masked, _MASKED)
