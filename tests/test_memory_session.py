@@ -354,7 +354,7 @@ def test_the_row_table_gives_the_readout_the_same_keys_as_the_frames():
     unit = lambda: torch.nn.functional.normalize(torch.rand(8, 6, 7, generator=gen) - 0.5, dim=0)  # noqa: E731
     value = lambda: torch.softmax(torch.rand(2, 6, 7, generator=gen) * 4, 0)  # noqa: E731
     cfg = ReadoutConfig(radius=2, tile=2, topk=5, frame_max=True)
-    mem = SpaceTimeMemory(frames=3, every=2, near=1)  # the shipped sparse annotated frames
+    mem = SpaceTimeMemory(frames=3, every=2, near=1)  # shipped settings (soft values everywhere: every cell kept)
     mem.add_long_term(unit(), value())
     for i in range(1, 12):
         if i == 7:
