@@ -57,7 +57,7 @@ def segment_command(
     memory_near: MemoryNearOpt = MEMORY_NEAR,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="the network without its space-time memory (flow-warped prior only)")] = False,
     finetune_steps: Annotated[int, typer.Option("--finetune-steps", help="online fine-tuning steps on the first frame (0: off, the default: on generated clips it helps plain objects but hurts objects that change their look or have look-alikes; about 0.6 s a step at 512 px on 2 CPU cores)")] = 0,
-    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32; 640 runs about 1.8x and 512 about 2.5x faster, less accurately (DAVIS J&F 81.1 and 79.1 vs 82.3 at full size, stop 27; the default now scores 82.9)")] = SEGMENT_MAX_SIZE,
+    max_size: Annotated[int, typer.Option("--max-size", help="cap on the internal resolution (longer side), at least 32; 640 runs about 1.8x and 512 about 2.5x faster, less accurately (DAVIS J&F 81.1 and 79.1 vs 82.3 at full size, stop 27; the default now scores 82.8)")] = SEGMENT_MAX_SIZE,
     edge_radius: EdgeRadiusOpt = EDGE_RADIUS,
     edge_eps: EdgeEpsOpt = EDGE_EPS,
     threshold: ThresholdOpt = MASK_THRESHOLD,
