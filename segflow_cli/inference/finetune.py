@@ -13,6 +13,7 @@ inference, the readout and its gate included, instead of on a prior alone.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import cv2
@@ -102,11 +103,11 @@ def _single_objects(runner, small, onehot, size, rng, batch):
 def _all_objects_reading(memory: MemoryState, runner, small, onehot, size, rng, batch):
     """Memory networks: each sample holds all K objects, as a video's frames do, and reads ``memory`` (the
     annotated frame) beside its perturbed priors and the K-object reference."""
-    mem = MemoryState(long_keys=memory.long_keys.clone(), long_values=memory.long_values.clone(),
-                      keys=memory.keys.clone(), values=memory.values.clone(), positions=memory.positions.clone(),
-                      long_shape=memory.long_shape,
-                      long_cells=None if memory.long_cells is None else memory.long_cells.clone(),
-                      long_mass=None if memory.long_mass is None else memory.long_mass.clone())
+    # A copy of every tensor field, whatever fields the state grows (each new one had to be added here by
+    # hand); the session's read caches and row table stay behind, as before (the readout does without them).
+    fields = {f.name: getattr(memory, f.name) for f in dataclasses.fields(memory)}
+    mem = dataclasses.replace(memory, caches=None, table=None, slots=None,
+                              **{k: v.clone() for k, v in fields.items() if isinstance(v, torch.Tensor) and k != "table"})
     ref = runner.encode_reference(runner.prepare(small, size), torch.from_numpy(onehot)[None])
     kw = {"memory": [mem] * batch}
     if ref is not None:
