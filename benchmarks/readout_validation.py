@@ -19,6 +19,8 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
   thr=X         the shown mask's threshold (VideoSession threshold; 0.5: the plain argmax)
   lstride=N, lmargin=N        the annotated frame's background lattice and whole margin around the objects
                               (inference.memory.LONG_STRIDE / LONG_MARGIN; lstride=1: every cell)
+  keep=N, keepevery=N         predicted frames also read globally, and their spacing (inference.memory.KEEP_FRAMES /
+                              KEEP_EVERY; keep=0: the annotated frames only)
 "default" is the shipped setting. Clips come from eval.synthetic's VAL_SEED stream at 854x480 (the
 DAVIS size), so a setting is chosen here and only then run on DAVIS. Prints J, F, J on the last
 third, the share of the error that is missed object pixels, and T with --t.
@@ -33,6 +35,7 @@ import time
 import segflow_cli.inference.memory as smem
 
 _STRIDE, _MARGIN = smem.LONG_STRIDE, smem.LONG_MARGIN  # the shipped values, before any setting changes them
+_KEEP, _KEEP_EVERY = smem.KEEP_FRAMES, smem.KEEP_EVERY
 
 
 def session_for(model, setting: str):
@@ -44,7 +47,7 @@ def session_for(model, setting: str):
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "lwp", "lstride", "lmargin"}
+                      "fmax", "thr", "lwp", "lstride", "lmargin", "keep", "keepevery"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
@@ -53,6 +56,7 @@ def session_for(model, setting: str):
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
     smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", _STRIDE)), int(kw.get("lmargin", _MARGIN))
+    smem.KEEP_FRAMES, smem.KEEP_EVERY = int(kw.get("keep", _KEEP)), int(kw.get("keepevery", _KEEP_EVERY))
     cfg = model.config.readout
     over = {}
     if "null" in kw:

@@ -25,6 +25,11 @@ KEY_STRIDE = 8  # the keys' grid: stride 8 of the network's padded input (ops.In
 # keeps M at 15-35 % of the grid with the same J on generated clips (benchmarks/RESULTS.md, stop 40).
 LONG_STRIDE = 3
 LONG_MARGIN = 3
+# Predicted frames read globally beside the annotated ones (SpaceTimeMemory keep_frames / keep_every): the last
+# KEEP_FRAMES frames whose index is a multiple of KEEP_EVERY and in which every object wins KEEP_MIN_CELLS cells.
+KEEP_FRAMES = 0
+KEEP_EVERY = 10
+KEEP_MIN_CELLS = 4
 
 
 def _grid_pads(size: tuple[int, int], grid: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -78,18 +83,31 @@ class SpaceTimeMemory:
     and undoes part of its blur before it is re-read; it also makes errors stick, so it trades
     shrinking objects for bleeding ones (benchmarks/RESULTS.md, stop 22: off by default).
     long_stride, long_margin: the annotated frames' background lattice and the margin kept whole around
-    the objects (None: LONG_STRIDE, LONG_MARGIN; long_stride=1 keeps every cell)."""
+    the objects (None: LONG_STRIDE, LONG_MARGIN; long_stride=1 keeps every cell).
+    keep_frames, keep_every: besides the annotated frames, the last ``keep_frames`` predicted frames whose
+    index is a multiple of ``keep_every`` and that still hold every object are read globally too, like
+    the annotated ones (XMem's long-term memory, Cutie's permanent memory): the recent frames reach 14
+    frames back and only within their windows, so a look the object took after the annotated frame (a
+    child who stood up, a car grown to twice its size) is otherwise forgotten once it leaves them, and
+    cannot be found again elsewhere. 0: annotated frames only. None: KEEP_FRAMES, KEEP_EVERY."""
 
     def __init__(self, *, frames: int = 6, every: int = 1, near: int = 0, power: float = 1.0,
-                 long_stride: int | None = None, long_margin: int | None = None) -> None:
+                 long_stride: int | None = None, long_margin: int | None = None, keep_frames: int | None = None,
+                 keep_every: int | None = None) -> None:
         long_stride = LONG_STRIDE if long_stride is None else long_stride
         long_margin = LONG_MARGIN if long_margin is None else long_margin
-        if frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0 or long_stride < 1 or long_margin < 0:
-            raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames, power > 0, long_stride >= 1 "
-                             f"and long_margin >= 0, got frames={frames}, every={every}, near={near}, power={power}, "
-                             f"long_stride={long_stride}, long_margin={long_margin}")
+        keep_frames = KEEP_FRAMES if keep_frames is None else keep_frames
+        keep_every = KEEP_EVERY if keep_every is None else keep_every
+        if (frames < 0 or every < 1 or not 0 <= near <= frames or not power > 0 or long_stride < 1 or long_margin < 0
+                or keep_frames < 0 or keep_every < 1):
+            raise ValueError(f"memory needs frames >= 0, every >= 1, 0 <= near <= frames, power > 0, long_stride >= 1, "
+                             f"long_margin >= 0, keep_frames >= 0 and keep_every >= 1, got frames={frames}, every={every}, "
+                             f"near={near}, power={power}, long_stride={long_stride}, long_margin={long_margin}, "
+                             f"keep_frames={keep_frames}, keep_every={keep_every}")
         self.frames, self.every, self.near, self.power = int(frames), int(every), int(near), float(power)
         self.long_stride, self.long_margin = int(long_stride), int(long_margin)
+        self.keep_frames, self.keep_every = int(keep_frames), int(keep_every)
+        self._kept: deque = deque()  # (key (C, h * w), value (V, h * w), index) of predicted frames read globally
         self._long_k: list[torch.Tensor] = []
         self._long_v: list[torch.Tensor] = []
         self._long_shapes: list[tuple[int, int]] = []
@@ -103,8 +121,8 @@ class SpaceTimeMemory:
         self._positions: torch.Tensor | None = None
 
     def __len__(self) -> int:
-        """Frames held: annotated plus recent."""
-        return len(self._long_k) + (len(self._recent) if self.frames else 0)
+        """Frames held: annotated, kept and recent."""
+        return len(self._long_k) + len(self._kept) + (len(self._recent) if self.frames else 0)
 
     def add_long_term(self, key: torch.Tensor, value: torch.Tensor, *, new: list[int] = ()) -> None:
         """An annotated frame: key (C, h, w), value (V, h, w); read globally for the rest of the video.
@@ -139,6 +157,8 @@ class SpaceTimeMemory:
     def consider(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
         """Frame ``index``'s key and value. Kept as recent frames: the last ``near`` frames whatever their
         index, and before them the last ``frames - near`` frames whose index is a multiple of ``every``."""
+        if self.keep_frames and index % self.keep_every == 0:
+            self._keep(index, key, value)
         if self.frames == 0 or (self.near == 0 and index % self.every):
             return
         h, w = key.shape[-2:]
@@ -153,11 +173,30 @@ class SpaceTimeMemory:
             pos = pos[kept]
         self._positions = pos
 
+    def _keep(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
+        """A predicted frame joins the globally read frames if every object holds at least KEEP_MIN_CELLS
+        cells of it (a frame where one is lost or hidden would vote background for it everywhere)."""
+        v = sharpen(value.float(), self.power).reshape(value.shape[0], -1)
+        if not self._long_shapes or tuple(key.shape[-2:]) != self._long_shapes[0]:
+            return  # the readout's cell bookkeeping needs one grid for every globally read frame
+        won = torch.bincount(v.argmax(0), minlength=v.shape[0])[1:]
+        if bool((won < KEEP_MIN_CELLS).any()):
+            return
+        self._kept.append((key.float().reshape(key.shape[0], -1), v, index))
+        if len(self._kept) > self.keep_frames:
+            self._kept.popleft()
+        self._long_state = None
+        self._table = None
+
     def clear_recent(self) -> None:
-        """Drop the recent frames: an annotation supersedes what was predicted before it (those frames
-        knew nothing of objects added there and may hold the errors it corrects)."""
+        """Drop the predicted frames, recent and kept: an annotation supersedes what was predicted before it
+        (those frames knew nothing of objects added there and may hold the errors it corrects)."""
         self._recent.clear()
         self._positions = None
+        if self._kept:
+            self._kept.clear()
+            self._long_state = None
+            self._table = None
 
     def grow(self, channels: int) -> None:
         """Objects were added: pad every stored value to ``channels`` (the new objects absent before)."""
@@ -165,6 +204,7 @@ class SpaceTimeMemory:
         self._long_v = [pad(v) for v in self._long_v]
         self._long_state = None
         self._recent = deque([(k, pad(v), i, c) for k, v, i, c in self._recent], maxlen=self._recent.maxlen)
+        self._kept = deque((k, pad(v), i) for k, v, i in self._kept)
 
     def set_positions(self, positions: torch.Tensor | None) -> None:
         """The recent frames' window centres for the frame just read (from the network's flow)."""
@@ -203,12 +243,14 @@ class SpaceTimeMemory:
         cell in long_stride x long_stride elsewhere, counting for the left-out cells of its block: a
         background a dense memory held in S^2 copies still outvotes an object's look-alike there (without
         the mass the sparser lattices lost J on generated clips with twins, stop 40)."""
+        all_k = self._long_k + [k for k, _, _ in self._kept]
+        all_v = self._long_v + [v for _, v, _ in self._kept]
         if self.long_stride <= 1 or len(set(self._long_shapes)) != 1:
-            return torch.cat(self._long_k, 1), torch.cat(self._long_v, 1), None, None
+            return torch.cat(all_k, 1), torch.cat(all_v, 1), None, None
         h, w = self._long_shapes[0]
         s, m, o = self.long_stride, self.long_margin, self.long_stride // 2
         keep, masses = [], []
-        for v in self._long_v:
+        for v in all_v:
             obj = (1.0 - v[0]).reshape(1, 1, h, w)
             near = F.max_pool2d(obj, 2 * m + 1, stride=1, padding=m)[0, 0] > 0.05
             lattice = torch.zeros(h, w, dtype=torch.bool, device=v.device)
@@ -221,8 +263,8 @@ class SpaceTimeMemory:
             idx = torch.nonzero((near | lattice).reshape(-1))[:, 0]
             keep.append(idx)
             masses.append(mass.reshape(-1)[idx].clamp_min(1.0))
-        keys = torch.cat([k[:, i] for k, i in zip(self._long_k, keep)], 1)
-        values = torch.cat([v[:, i] for v, i in zip(self._long_v, keep)], 1)
+        keys = torch.cat([k[:, i] for k, i in zip(all_k, keep)], 1)
+        values = torch.cat([v[:, i] for v, i in zip(all_v, keep)], 1)
         return keys, values, torch.cat(keep), torch.cat(masses)
 
     def _row_table(self, long_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
