@@ -425,3 +425,48 @@ def test_the_annotated_frame_keeps_its_object_whole_and_a_weighted_lattice_elsew
     dense = SpaceTimeMemory(frames=2, long_stride=1)
     dense.add_long_term(key, value)
     assert dense.state().long_cells is None and dense.state().long_keys.shape == (8, h * w)
+
+
+def test_predicted_frames_kept_for_the_global_read_refind_a_look_the_annotated_frame_never_had():
+    """keep_frames=2, keep_every=10: frames 10, 20, 30 ... join the global read, the last two only, and only
+    when every object wins at least KEEP_MIN_CELLS cells. An object that took a new look after the annotated
+    frame, left the recent frames and came back far from where it was is read as object only with them;
+    clear_recent (an annotation, a scene cut) drops them with the recent frames."""
+    from segflow_cli.models.memory import ReadoutConfig, readout
+
+    h, w, c = 12, 30, 4
+    looks = torch.eye(c)  # 0: background, 1: the annotated look, 2: the object's later look
+    def frame(look_at: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        key = looks[0][:, None, None].repeat(1, h, w)
+        obj = torch.zeros(h, w)
+        for (y, x), look in look_at.items():
+            key[:, y:y + 3, x:x + 3] = looks[look][:, None, None]
+            obj[y:y + 3, x:x + 3] = 1.0
+        return key, torch.stack([1 - obj, obj])
+
+    cfg = ReadoutConfig(radius=2, tile=2, topk=5, null_similarity=None, long_window_penalty=0.03)
+    reads = {}
+    for keep in (0, 2):
+        mem = SpaceTimeMemory(frames=2, long_stride=1, keep_frames=keep, keep_every=10)
+        mem.add_long_term(*frame({(4, 2): 1}))
+        for t in range(1, 36):
+            if t <= 20:
+                key, value = frame({(4, 2 + t // 10): 2})  # the new look, near where it started
+            else:
+                key, value = frame({})  # gone: the recent frames hold background only
+            mem.consider(t, key, value)
+        assert len(mem._kept) == (2 if keep else 0) and [i for _, _, i in mem._kept] == ([10, 20] if keep else [])
+        query, _ = frame({(4, 24): 2})  # it comes back with its new look, far from everywhere it was
+        reads[keep] = readout(query, mem.state(), config=cfg)[1, 5, 25]
+        if keep:
+            m = mem.state().long_keys.shape[1]
+            assert m == 3 * h * w  # the annotated frame and the two kept ones, whole (long_stride=1)
+            mem.clear_recent()
+            assert not mem._kept and mem.state().long_keys.shape[1] == h * w
+    assert reads[0] < 0.5 < reads[2]
+    mem = SpaceTimeMemory(frames=2, keep_frames=2, keep_every=10)
+    mem.add_long_term(*frame({(4, 2): 1}))
+    mem.consider(10, *frame({}))  # the object is lost in frame 10: not kept
+    assert not mem._kept
+    with pytest.raises(ValueError, match="keep_every"):
+        SpaceTimeMemory(keep_every=0)
