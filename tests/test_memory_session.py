@@ -470,3 +470,20 @@ def test_predicted_frames_kept_for_the_global_read_refind_a_look_the_annotated_f
     assert not mem._kept
     with pytest.raises(ValueError, match="keep_every"):
         SpaceTimeMemory(keep_every=0)
+
+
+def test_resume_rebuilds_the_frames_kept_for_the_global_read(shipped, monkeypatch):
+    """With predicted frames kept for the global read (KEEP_FRAMES), --resume embeds every frame the memory
+    may keep, not only the recent ones, so the resumed memory keeps the same frames as the run it continues."""
+    import segflow_cli.inference.memory as smem
+
+    monkeypatch.setattr(smem, "KEEP_FRAMES", 2)
+    monkeypatch.setattr(smem, "KEEP_EVERY", 3)
+    frames, masks = reentry_clip(size=(192, 128), visible=10, hidden=0, after=0)
+    kw = dict(method="propagate", model=shipped, max_size=192, compute_flow=False, memory_frames=1, memory_every=1,
+              memory_near=0)  # the recent memory reaches one frame back: only the kept frames need the older ones
+    full = create_session(**kw)
+    done = {r.index: r.mask for r in full.propagate(list(frames), first_mask=masks[0]) if r.index}
+    again = create_session(**kw)
+    list(again.resume(list(frames), masks[0], done))
+    assert [i for _, _, i in full.memory._kept] == [i for _, _, i in again.memory._kept] == [6, 9]

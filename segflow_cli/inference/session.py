@@ -383,9 +383,13 @@ class VideoSession:
         res = self.start(first, first_mask)
         res.replayed = True  # the earlier run wrote it
         yield res
+        # Frames the memory may keep for its global read (SpaceTimeMemory keep_frames) are embedded too, every
+        # one of them: which of them it keeps depends on which held every object.
+        every = self.memory.keep_every if self.memory is not None and self.memory.keep_frames else 0
         for i, frame in enumerate(it, start=1):
             if i <= n:
-                yield self.restore(frame, done[i], annotated=i in masks, remember=i > n - keep)
+                kept = bool(every) and i % every == 0
+                yield self.restore(frame, done[i], annotated=i in masks, remember=i > n - keep or kept)
             else:
                 yield self.step(frame, masks.get(i))
 
