@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from segflow_cli.models import LiteConfig, build_model, segflow_lite
@@ -126,13 +127,45 @@ def test_runners_that_load_their_weights_run_a_folded_trained_trunk_with_the_sam
     assert np.abs(own(a, b) - plain(a, b)).max() < 1e-3
 
 
-def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypatch):
-    """folded(bf16_cpu=True) runs the convolutions in bf16 on a CPU and returns an fp32 unit-norm key
-    close to the fp32 copy's; a runner picks it exactly where the CPU multiplies bf16 natively (policy)."""
-    import torch.nn as nn
+def _cpu_runs_bf16_convolutions() -> bool:
+    """Whether this CPU's oneDNN runs bf16 convolutions at all (it needs AVX-512 BW/VL/DQ or AVX-NE-CONVERT;
+    a Zen 3 has neither). The runners choose the bf16 copies only on CPUs that multiply bf16 natively
+    (policy.cpu_native_bf16), which all can; elsewhere only the choice itself can be tested."""
+    from segflow_cli.ops.fused import ConvClamp
 
+    conv = ConvClamp(torch.nn.Conv2d(8, 8, 3, padding=1).to(torch.bfloat16), 0.0, 6.0)  # the copies' own op
+    try:
+        with torch.no_grad():
+            conv(torch.ones(1, 8, 8, 8))
+        return True
+    except RuntimeError:
+        return False
+
+
+_NEEDS_BF16 = pytest.mark.skipif(not _cpu_runs_bf16_convolutions(), reason="this CPU's oneDNN runs no bf16 convolution")
+
+
+def test_a_runner_picks_the_bf16_copies_exactly_where_the_cpu_multiplies_bf16_natively(monkeypatch):
+    """The key encoder, the trained trunk and the flow branch's convolutions get bf16 copies exactly where
+    the CPU multiplies bf16 natively (policy), on any CPU this test runs on."""
     from segflow_cli import policy
     from segflow_cli.inference import create_session
+
+    for flags, native in (({"amx_bf16"}, True), ({"avx512_bf16", "avx512f"}, True), ({"avx512f", "avx2"}, False)):
+        monkeypatch.setattr(policy, "_FLAGS", [flags])
+        own = create_session(method="propagate", max_size=96, device="cpu")
+        assert own.runner.model.key_encoder.bf16_cpu is native
+        net = own.runner.model  # the trained trunk and the flow branch's convolutions follow the same policy
+        assert net.trunk.bf16_cpu is native and net.flow_pyramid.bf16_cpu is native
+        assert all(level.bf16_cpu is native for level in net.flow_decoder.levels.values())
+
+
+@_NEEDS_BF16
+def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike():
+    """folded(bf16_cpu=True) runs the convolutions in bf16 on a CPU and returns an fp32 unit-norm key
+    close to the fp32 copy's."""
+    import torch.nn as nn
+
     from segflow_cli.weights import load_model
 
     model = load_model("segflow-lite")[0]
@@ -148,15 +181,9 @@ def test_the_bf16_key_copy_runs_its_convolutions_in_bf16_and_keys_alike(monkeypa
     assert seen == [torch.bfloat16] and b.dtype == torch.float32
     assert torch.allclose(b.norm(dim=1), torch.ones_like(b[:, 0]), atol=1e-4)
     assert torch.nn.functional.cosine_similarity(a, b, dim=1).mean() > 0.99
-    for flags, native in (({"amx_bf16"}, True), ({"avx512_bf16", "avx512f"}, True), ({"avx512f", "avx2"}, False)):
-        monkeypatch.setattr(policy, "_FLAGS", [flags])
-        own = create_session(method="propagate", max_size=96, device="cpu")
-        assert own.runner.model.key_encoder.bf16_cpu is native
-        net = own.runner.model  # the trained trunk and the flow branch's convolutions follow the same policy
-        assert net.trunk.bf16_cpu is native and net.flow_pyramid.bf16_cpu is native
-        assert all(level.bf16_cpu is native for level in net.flow_decoder.levels.values())
 
 
+@_NEEDS_BF16
 def test_the_bf16_trunk_copy_runs_in_bf16_and_hands_fp32_features_on():
     """LiteTrunk.folded(bf16_cpu=True): bf16 convolutions, fp32 features at every stride (the flow branch
     and decoder after it stay fp32) close to the fp32 copy's; the stride-16 stop included."""
