@@ -156,7 +156,8 @@ class SpaceTimeMemory:
 
     def consider(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
         """Frame ``index``'s key and value. Kept as recent frames: the last ``near`` frames whatever their
-        index, and before them the last ``frames - near`` frames whose index is a multiple of ``every``."""
+        index, and before them the last ``frames - near`` frames whose index is a multiple of ``every``; and,
+        with ``keep_frames``, for the global read when its index is a multiple of ``keep_every`` (``_keep``)."""
         if self.keep_frames and index % self.keep_every == 0:
             self._keep(index, key, value)
         if self.frames == 0 or (self.near == 0 and index % self.every):
@@ -176,9 +177,9 @@ class SpaceTimeMemory:
     def _keep(self, index: int, key: torch.Tensor, value: torch.Tensor) -> None:
         """A predicted frame joins the globally read frames if every object holds at least KEEP_MIN_CELLS
         cells of it (a frame where one is lost or hidden would vote background for it everywhere)."""
-        v = sharpen(value.float(), self.power).reshape(value.shape[0], -1)
         if not self._long_shapes or tuple(key.shape[-2:]) != self._long_shapes[0]:
             return  # the readout's cell bookkeeping needs one grid for every globally read frame
+        v = sharpen(value.float(), self.power).reshape(value.shape[0], -1)
         won = torch.bincount(v.argmax(0), minlength=v.shape[0])[1:]
         if bool((won < KEEP_MIN_CELLS).any()):
             return
