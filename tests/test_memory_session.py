@@ -431,7 +431,8 @@ def test_predicted_frames_kept_for_the_global_read_refind_a_look_the_annotated_f
     """keep_frames=2, keep_every=10: frames 10, 20, 30 ... join the global read, the last two only, and only
     when every object wins at least KEEP_MIN_CELLS cells. An object that took a new look after the annotated
     frame, left the recent frames and came back far from where it was is read as object only with them;
-    clear_recent (an annotation, a scene cut) drops them with the recent frames."""
+    clear_recent (an annotation, a scene cut) drops them with the recent frames, and so does an annotated frame
+    added directly."""
     from segflow_cli.models.memory import ReadoutConfig, readout
 
     h, w, c = 12, 30, 4
@@ -468,6 +469,10 @@ def test_predicted_frames_kept_for_the_global_read_refind_a_look_the_annotated_f
     mem.add_long_term(*frame({(4, 2): 1}))
     mem.consider(10, *frame({}))  # the object is lost in frame 10: not kept
     assert not mem._kept
+    mem.consider(20, *frame({(4, 9): 2}))
+    assert len(mem._kept) == 1
+    mem.add_long_term(*frame({(4, 9): 2}))  # an annotated frame supersedes the predicted ones
+    assert not mem._kept and mem.state().long_keys.shape[1] == mem.state().long_cells.shape[0]
     with pytest.raises(ValueError, match="keep_every"):
         SpaceTimeMemory(keep_every=0)
 

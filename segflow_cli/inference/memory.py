@@ -148,6 +148,7 @@ class SpaceTimeMemory:
                 v[idx] = v[idx] + moved
                 v[0] = (v[0] - moved.sum(0)).clamp_min(0)
                 self._long_v[i] = v
+        self._kept.clear()  # predictions made before an annotation may hold the errors it corrects (as clear_recent)
         self._long_state = None
         self._table = None
         self._long_shapes.append(tuple(key.shape[-2:]))
