@@ -149,8 +149,7 @@ class SpaceTimeMemory:
                 v[0] = (v[0] - moved.sum(0)).clamp_min(0)
                 self._long_v[i] = v
         self._kept.clear()  # predictions made before an annotation may hold the errors it corrects (as clear_recent)
-        self._long_state = None
-        self._table = None
+        self._globally_read_changed()
         self._long_shapes.append(tuple(key.shape[-2:]))
         self._long_k.append(key.reshape(key.shape[0], -1))
         self._long_v.append(value.reshape(value.shape[0], -1))
@@ -187,6 +186,11 @@ class SpaceTimeMemory:
         self._kept.append((key.float().reshape(key.shape[0], -1), v, index))
         if len(self._kept) > self.keep_frames:
             self._kept.popleft()
+        self._globally_read_changed()
+
+    def _globally_read_changed(self) -> None:
+        """The annotated or kept frames changed: their joined keys (and so the row table) are built again
+        at the next state()."""
         self._long_state = None
         self._table = None
 
@@ -197,8 +201,7 @@ class SpaceTimeMemory:
         self._positions = None
         if self._kept:
             self._kept.clear()
-            self._long_state = None
-            self._table = None
+            self._globally_read_changed()
 
     def grow(self, channels: int) -> None:
         """Objects were added: pad every stored value to ``channels`` (the new objects absent before)."""
