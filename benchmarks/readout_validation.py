@@ -21,11 +21,11 @@ Each setting is a comma-joined list of overrides of the shipped session (key=val
                               (inference.memory.LONG_STRIDE / LONG_MARGIN; lstride=1: every cell)
   keep=N, keepevery=N         predicted frames also read globally, and their spacing (inference.memory.KEEP_FRAMES /
                               KEEP_EVERY; keep=0: the annotated frames only)
-  idr=N, idf=X  several objects share each cell out by place (VideoSession id_radius / id_floor; idr=0: off)
 "default" is the shipped setting. Clips come from eval.synthetic's VAL_SEED stream at 854x480 (the
 DAVIS size), so a setting is chosen here and only then run on DAVIS. Prints J and F (four decimals: rules
 compare differences of 0.003-0.005, stop 41), J on the last
-third, the share of the error that is missed object pixels, and T with --t.
+third, the share of the error that is missed object pixels, T with --t, and the mean J of the clips with two or
+more objects (Jmulti, their count in brackets).
 """
 
 from __future__ import annotations
@@ -44,20 +44,18 @@ def session_for(model, setting: str):
     import torch
 
     from segflow_cli.inference import EDGE_EPS, EDGE_RADIUS, create_session
-    from segflow_cli.inference.methods import ID_FLOOR, ID_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR
+    from segflow_cli.inference.methods import MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR
     from segflow_cli.models.memory import readout
 
     kw = dict(kv.split("=") for kv in setting.split(",")) if setting != "default" else {}
     unknown = set(kw) - {"null", "nullrecent", "topk", "temp", "radius", "frames", "every", "near", "edge", "eps", "power",
-                      "fmax", "thr", "lwp", "lstride", "lmargin", "keep", "keepevery",
-                      "idr", "idf"}
+                      "fmax", "thr", "lwp", "lstride", "lmargin", "keep", "keepevery"}
     if unknown:
         raise SystemExit(f"unknown override(s) {sorted(unknown)} in {setting!r}")
     sess = create_session(method="propagate", model=model, compute_flow=False, max_size=864,
                           memory_frames=int(kw.get("frames", MEMORY_FRAMES)), memory_every=int(kw.get("every", MEMORY_EVERY)),
                           memory_near=int(kw.get("near", MEMORY_NEAR)), threshold=float(kw.get("thr", MASK_THRESHOLD)),
                           edge_radius=int(kw.get("edge", EDGE_RADIUS)), edge_eps=float(kw.get("eps", EDGE_EPS)),
-                          id_radius=int(kw.get("idr", ID_RADIUS)), id_floor=float(kw.get("idf", ID_FLOOR)),
                           **({"memory_power": float(kw["power"])} if "power" in kw else {}))
     smem.LONG_STRIDE, smem.LONG_MARGIN = int(kw.get("lstride", _STRIDE)), int(kw.get("lmargin", _MARGIN))
     smem.KEEP_FRAMES, smem.KEEP_EVERY = int(kw.get("keep", _KEEP)), int(kw.get("keepevery", _KEEP_EVERY))

@@ -7,8 +7,8 @@ its method registry, methods.py, which the command line's help reads) does not i
 
 from __future__ import annotations
 
-from .methods import (EDGE_EPS, EDGE_RADIUS, ID_FLOOR, ID_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES,  # torch-free
-                      MEMORY_NEAR, MEMORY_POWER, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
+from .methods import (EDGE_EPS, EDGE_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, MEMORY_POWER,  # torch-free
+                      SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
 
 DEFAULT_MAX_SIZE = SEGMENT_MAX_SIZE
 
@@ -42,11 +42,10 @@ def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lit
                    precision: str = "fp32", max_size: int = DEFAULT_MAX_SIZE, finetune_steps: int = 0,
                    compute_flow: bool = True, model=None, memory: bool = True, memory_frames: int = MEMORY_FRAMES,
                    memory_every: int = MEMORY_EVERY, memory_near: int = MEMORY_NEAR, edge_radius: int = EDGE_RADIUS,
-                   edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER, threshold: float = MASK_THRESHOLD,
-                   id_radius: int = ID_RADIUS, id_floor: float = ID_FLOOR):
+                   edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER, threshold: float = MASK_THRESHOLD):
     """A VideoSession for ``method`` ("segflow" and "propagate" load ``weights`` unless a ``model`` is
-    given; "dis-warp" needs none). memory/memory_frames/memory_every/memory_near/memory_power, edge_radius/edge_eps, threshold,
-    id_radius/id_floor: see VideoSession."""
+    given; "dis-warp" needs none). memory/memory_frames/memory_every/memory_near/memory_power, edge_radius/edge_eps, threshold: see
+    VideoSession."""
     from .session import VideoSession
 
     runner = None
@@ -54,8 +53,7 @@ def create_session(*, method: str = SEGMENT_DEFAULT, weights: str = "segflow-lit
         runner = _runner(weights, model, trainable=finetune_steps > 0, device=device, precision=precision, max_size=max_size)
     return VideoSession(runner, method=method, max_size=max_size, finetune_steps=finetune_steps, compute_flow=compute_flow,
                         memory=memory, memory_frames=memory_frames, memory_every=memory_every, memory_near=memory_near,
-                        edge_radius=edge_radius, edge_eps=edge_eps, memory_power=memory_power, threshold=threshold,
-                        id_radius=id_radius, id_floor=id_floor)
+                        edge_radius=edge_radius, edge_eps=edge_eps, memory_power=memory_power, threshold=threshold)
 
 
 def load_flow_estimator(*, weights: str = "segflow-lite", device: str = "auto", precision: str = "fp32",

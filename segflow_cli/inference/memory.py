@@ -66,36 +66,6 @@ def grid_to_frame(values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return up[:, top:top + size[0], left:left + size[1]]
 
 
-def arbitrate_ids(read: torch.Tensor, previous: torch.Tensor, *, radius: int, floor: float) -> torch.Tensor:
-    """read (K + 1, h, w) a frame's readout on its key grid, previous (K, h, w) the objects' probabilities
-    in the frame before, pooled onto the same grid -> (K + 1, h, w): the same background and the same total
-    object probability in every cell, shared out among the objects in proportion to each one's readout
-    times its place prior: 1 within ``radius`` cells of where it was (a max filter of ``previous``), down to
-    ``floor`` elsewhere. An object with fewer than KEEP_MIN_CELLS cells the frame before is lost and has no
-    place prior (it may be found anywhere, as the annotated frame's global read allows).
-
-    Why: the readout matches looks, so identical objects (cups in a shell game) read each other's ids
-    wherever they come near, and the ids swap and blend. Objects do not jump between frames: where the
-    looks cannot tell two ids apart the place decides, and where they can (a readout ratio above 1 /
-    floor) the looks still win. Object against background is left as read, so one object is unchanged."""
-    k = read.shape[0] - 1
-    if k < 2:
-        return read
-    if tuple(previous.shape) != (k, *read.shape[-2:]):
-        raise ValueError(f"previous objects {tuple(previous.shape)} do not fit the readout {tuple(read.shape)}")
-    prev = previous.float()
-    near = F.max_pool2d(prev[None], 2 * radius + 1, stride=1, padding=radius)[0] if radius > 0 else prev
-    place = near.clamp(min=floor, max=1.0)
-    lost = prev.flatten(1).sum(1) < KEEP_MIN_CELLS
-    place[lost] = 1.0
-    obj = read[1:].float()
-    weighted = obj * place
-    share = weighted / weighted.sum(0, keepdim=True).clamp_min(1e-12)
-    out = read.clone()
-    out[1:] = (share * obj.sum(0, keepdim=True)).to(read.dtype)
-    return out
-
-
 def sharpen(value: torch.Tensor, power: float) -> torch.Tensor:
     """(V, h, w) probabilities -> raised to ``power`` and renormalised over V (1: unchanged)."""
     if power == 1.0:

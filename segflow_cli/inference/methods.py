@@ -67,11 +67,6 @@ MEMORY_NEAR = 2
 # stop 26). The generated clips do not erode (misses 0.59 of their error at 0.5) and are level to a
 # little lower (J 0.856 -> 0.854, F 0.861 -> 0.856 at 0.4).
 MASK_THRESHOLD = 0.4
-# With several objects, propagate shares each key cell's object probability out among them by place
-# (inference.memory.arbitrate_ids): an object's readout counts fully within ID_RADIUS cells of where it was
-# the frame before and ID_FLOOR times elsewhere (0: off). Why: identical objects read each other's ids.
-ID_RADIUS = 0
-ID_FLOOR = 0.1
 
 
 def describe(methods: tuple[str, ...], help: dict[str, str], *, default: str | None = None) -> str:
@@ -118,5 +113,5 @@ def get_flow_method(name: str, *, weights: str = "segflow-lite", device: str = "
     raise ArgumentError("method", name, f"unknown flow method; choose one of {', '.join(FLOW_METHODS)}")
 
 
-__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "ID_FLOOR", "ID_RADIUS", "MASK_THRESHOLD", "MEMORY_EVERY", "MEMORY_FRAMES", "MEMORY_NEAR", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
+__all__ = ["EDGE_EPS", "EDGE_RADIUS", "EDGE_SCALE", "MASK_THRESHOLD", "MEMORY_EVERY", "MEMORY_FRAMES", "MEMORY_NEAR", "MEMORY_POWER", "FLOW_HELP", "FLOW_METHODS", "FlowFn", "SEGMENT_DEFAULT",
            "SEGMENT_HELP", "SEGMENT_METHODS", "describe", "forget_cached_frames", "get_flow_method"]

@@ -26,11 +26,11 @@ import torch
 from ..classical.cuts import colour_histogram, is_cut
 from ..errors import SegflowError
 from .aggregate import ids_to_onehot, probs_to_ids, readout_aggregate, soft_aggregate
-from .memory import SpaceTimeMemory, arbitrate_ids, grid_to_frame, values_on_grid
+from .memory import SpaceTimeMemory, grid_to_frame, values_on_grid
 from .runner import PairRunner, internal_size, resize_flow
 
-from .methods import (EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, ID_FLOOR, ID_RADIUS, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES,
-                      MEMORY_NEAR, MEMORY_POWER, SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
+from .methods import (EDGE_EPS, EDGE_RADIUS, EDGE_SCALE, MASK_THRESHOLD, MEMORY_EVERY, MEMORY_FRAMES, MEMORY_NEAR, MEMORY_POWER,
+                      SEGMENT_DEFAULT, SEGMENT_MAX_SIZE)
 from .methods import SEGMENT_METHODS as METHODS  # the one list (torch-free: --help reads it)
 
 
@@ -59,9 +59,6 @@ class VideoSession:
     memory_power: predicted frames join the memory with their values raised to it, renormalised
     (inference.memory.sharpen; 1: as read).
     threshold: the shown mask's decision (aggregate.probs_to_ids; 0.5: the plain argmax), outputs only.
-    id_radius, id_floor: ``propagate`` with several objects shares each cell's object probability out among
-    them by place (memory.arbitrate_ids: each object's readout times 1 within id_radius key cells of where
-    it was the frame before, id_floor elsewhere); 0: off, the readout as read.
     edge_radius, edge_eps: edge refinement of the output (ops.guided_filter with the colour frame as
     guide, radius in internal pixels; 0: off): propagate's upsampled readout, segflow's probabilities
     (with memory; validated on generated clips for both).
@@ -72,7 +69,7 @@ class VideoSession:
                  memory_frames: int = MEMORY_FRAMES, memory_every: int = MEMORY_EVERY, memory_near: int = MEMORY_NEAR,
                  readout_weight: float = 0.0,
                  edge_radius: int = EDGE_RADIUS, edge_eps: float = EDGE_EPS, memory_power: float = MEMORY_POWER,
-                 threshold: float = MASK_THRESHOLD, id_radius: int = ID_RADIUS, id_floor: float = ID_FLOOR) -> None:
+                 threshold: float = MASK_THRESHOLD) -> None:
         if method not in METHODS:
             raise SegflowError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
         if method != "dis-warp" and runner is None:
@@ -111,9 +108,6 @@ class VideoSession:
             raise SegflowError(f"threshold={threshold}: must lie strictly between 0 and 1 (default {MASK_THRESHOLD})",
                                cli=f"--threshold {threshold}: must lie strictly between 0 and 1 (default {MASK_THRESHOLD})")
         self.threshold = float(threshold)
-        if id_radius < 0 or not 0.0 < id_floor <= 1.0:
-            raise SegflowError(f"id_radius must be >= 0 and id_floor in (0, 1] (got {id_radius}, {id_floor})")
-        self.id_radius, self.id_floor = int(id_radius), float(id_floor)
         self.runner, self.method, self.max_size = runner, method, int(max_size)
         self.finetune_steps, self.compute_flow = int(finetune_steps), compute_flow
         self.finetune_seconds = 0.0
@@ -284,9 +278,6 @@ class VideoSession:
         else:
             key = self.runner.embed(cur)[0]
         read = self.runner.read_memory(key, self.memory.state())  # (K + 1, h8, w8)
-        if self.id_radius and read.shape[0] > 2:  # objects share out their cells by place (one object: unchanged)
-            read = arbitrate_ids(read, values_on_grid(self._probs, read.shape[-2:]), radius=self.id_radius,
-                                 floor=self.id_floor)
         allp = self._shown(grid_to_frame(read, (self.size[1], self.size[0])), cur[1])
         prev = self._prev
         self._probs, self._prev = allp[1:], cur
