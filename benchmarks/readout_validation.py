@@ -98,6 +98,7 @@ def main() -> None:
     a, b = (int(v) for v in args.clips.split("-"))
     scenes = validation_clips(clips=b - a, start=a, frames=args.frames, size=(854, 480), tracked_zoom=args.zoom,
                               reveal=args.reveal, twins=args.twins)
+    multi_clip = [len(np.unique(s.masks[0])) > 2 for s in scenes]  # clips with two or more objects (Jmulti)
     model, _, _ = load_model("segflow-lite")
     for setting in args.settings:
         sess = session_for(model, setting)
@@ -106,7 +107,7 @@ def main() -> None:
         mean = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
         per = " ".join(f"{r['J']:.2f}" for r in rows)
         extra = f" T {mean['T']:.3f}" if "T" in mean else ""
-        multi = [r["J"] for r, s in zip(rows, scenes) if len(np.unique(s.masks[0])) > 2]  # clips with 2+ objects
+        multi = [r["J"] for r, m in zip(rows, multi_clip) if m]
         extra += f" Jmulti {sum(multi) / max(len(multi), 1):.4f} ({len(multi)})"
         print(f"{setting:28s} J {mean['J']:.4f} F {mean['F']:.4f} Jlast {mean['J_last_third']:.3f} "
               f"miss {mean['miss']:.2f}{extra}  [{per}]  {time.perf_counter() - t0:.0f} s", flush=True)
