@@ -39,9 +39,13 @@ def test_a_large_motion_dis_misses_is_found_and_the_background_kept():
     err = lambda f, m, u: np.hypot(f[..., 0] - u[0], f[..., 1] - u[1])[m]  # noqa: E731
     plain, seeded = dis_flow(a, b, preset="full"), matched_dis(a, b)
     assert err(plain, square, (120, 16)).mean() > 50  # DIS alone stays near zero motion on the square
-    assert err(seeded, square, (120, 16)).mean() < 5 and (err(seeded, square, (120, 16)) < 1).mean() > 0.9
-    for flow in (plain, seeded):  # the static background seen in both frames stays still
-        assert (err(flow, background, (0, 0)) < 1).mean() > 0.95
+    assert err(seeded, square, (120, 16)).mean() < 1.5 and (err(seeded, square, (120, 16)) < 1).mean() > 0.9
+    # The static background seen in both frames stays still. The edge-aware choice (stop 43) carries the
+    # square's motion a few pixels past its edge here: two random textures of equal colour statistics are the
+    # guided filter's worst case (97.8 -> 94.4 % of the background within 1 px, the square's mean error
+    # 3.05 -> 0.69 px, benchmarks/RESULTS.md).
+    assert (err(plain, background, (0, 0)) < 1).mean() > 0.95
+    assert (err(seeded, background, (0, 0)) < 1).mean() > 0.93
     assert seeded.shape == a.shape[:2] + (2,) and seeded.dtype == np.float32
 
 

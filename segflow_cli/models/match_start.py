@@ -9,7 +9,7 @@ where the backward match comes back within ``CONSISTENCY_CELLS``. Three DIS full
 from zero motion (DIS full itself), from the kept matches (DIS full's own flow elsewhere), and from the
 kept matches' dominant homography (RANSAC: the camera's motion, or the largest plane's, carried into blurred
 or textureless parts where no match is kept, stop 35); each pixel keeps whichever candidate explains the
-frames best locally (``flow_select.local_error``). On the photo pairs of stop 32 (cut-outs moving up to
+frames best in an edge-aware window (``flow_select.filtered_error``, stop 43). On the photo pairs of stop 32 (cut-outs moving up to
 150 px) EPE 5.40 vs DIS full's 8.31 (effects set), 7.01 vs 9.73 (standard set), with 1px, 3px and Fl-all
 better too; on the 12 shared real pairs 3.96 vs 4.40 (benchmarks/RESULTS.md, stops 34-35). The price is
 time: two encoder passes (one a frame in a video), the match and three DIS full runs, about 4x DIS full.
@@ -32,13 +32,18 @@ import torch.nn.functional as F
 from ..classical import dis_flow
 from ..ops import InputPadder
 from .lite.encoders import KeyEncoder, LiteTrunk
-from .lite.flow_select import local_error
+from .lite.flow_select import filtered_error
 from .transforms import PairTransform
 
 MATCH_STRIDE = 16  # the match's cell: coarse enough for an all-pairs match on 2 cores, fine enough to seed DIS
 SUBCELL_TEMPERATURE = 0.02  # the soft-argmax over the best cell's neighbours (cosines), below-cell precision
 CONSISTENCY_CELLS = 1.0  # a match is kept where the backward match returns within this many cells
-SELECT_RADIUS = 4  # the per-pixel choice's window (flow_select.local_error), in pixels
+SELECT_RADIUS = 4  # the per-pixel choice's residual: the grey difference less its mean over this radius, in pixels
+# ... aggregated by a colour guided filter of this radius and eps (flow_select.filtered_error). Against the 9 x 9
+# box of stops 34-42, on the photo pairs (4 seeds x 24): EPE effects 5.357 -> 5.087, standard 7.092 -> 6.850,
+# 1px, 3px and Fl-all better too; chosen among radii 4 / 9 / 17 and eps 1e-4 / 1e-2 (benchmarks/RESULTS.md, stop 43).
+CHOICE_RADIUS = 17
+CHOICE_EPS = 1e-2
 ROW_CHUNK = 4096  # frame-1 cells matched at once: memory stays bounded at large inputs (4096 x N cosines)
 DIS_PRESET = "full"  # every DIS run: segflow-lite's warm start preset (classical.DIS_FULL)
 HOMOGRAPHY_THRESHOLD = 16.0  # RANSAC's inlier distance in pixels: one match cell
@@ -172,7 +177,8 @@ def matched_dis(frame1: np.ndarray, frame2: np.ndarray) -> np.ndarray:
     if plane is not None:
         candidates.append(dis_flow(frame1, frame2, preset=DIS_PRESET, init=plane))
     stacked = np.stack(candidates)  # (N, H, W, 2)
-    err = local_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None],
-                      torch.from_numpy(stacked).permute(0, 3, 1, 2), SELECT_RADIUS)[0]
+    err = filtered_error(PairTransform.image(frame1)[None], PairTransform.image(frame2)[None],
+                         torch.from_numpy(stacked).permute(0, 3, 1, 2), SELECT_RADIUS, guide_radius=CHOICE_RADIUS,
+                         eps=CHOICE_EPS)
     best = err.argmin(0).numpy()  # ties go to the first: DIS full
     return np.take_along_axis(stacked, best[None, ..., None], 0)[0].astype(np.float32)

@@ -16,6 +16,7 @@ inside the image, so borders are not darkened. Shapes: maps (V, H, W), guide (H,
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,10 +32,29 @@ def _box_1d(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:
 
 
 def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
-    """(..., H, W) -> the mean over each pixel's (2 r + 1)^2 window, clipped to the image."""
+    """(..., H, W) -> the mean over each pixel's (2 r + 1)^2 window, clipped to the image.
+
+    On the CPU (float32, no gradient) OpenCV's running-sum box filter does it, one map at a time: 3x faster
+    than the cumulative sums at 1024x436 (21 maps, radius 17: 57 vs 177 ms; equal within 2e-6), which the
+    guided filters of dis-match's choice and the edge refinement pay on every frame."""
     h, w = x.shape[-2:]
+    if x.device.type == "cpu" and x.dtype == torch.float32 and not x.requires_grad and r >= 1 and h * w > 0:
+        return _box_mean_cv2(x, r)
     count = _box_1d(x.new_ones(h), r, 0)[:, None] * _box_1d(x.new_ones(w), r, 0)[None, :]
     return _box_1d(_box_1d(x, r, -1), r, -2) / count
+
+
+def _box_mean_cv2(x: torch.Tensor, r: int) -> torch.Tensor:
+    import cv2
+
+    h, w = x.shape[-2:]
+    maps = x.detach().reshape(-1, h, w).contiguous().numpy()
+    out = np.empty_like(maps)
+    size = (2 * r + 1, 2 * r + 1)
+    for src, dst in zip(maps, out):  # sums with zeros outside, then / the in-image count: the clipped window
+        cv2.boxFilter(src, -1, size, dst=dst, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    count = _box_1d(torch.ones(h), r, 0)[:, None] * _box_1d(torch.ones(w), r, 0)[None, :]
+    return (torch.from_numpy(out) / count).reshape(x.shape)
 
 
 def box_mean_nchw(x: torch.Tensor, r: int) -> torch.Tensor:
