@@ -19,7 +19,10 @@ def test_box_mean_equals_a_window_mean_clipped_to_the_image(r):
     else:  # a window larger than the image: every pixel of a column/row band counts
         ref = torch.stack([torch.stack([x[:, max(0, i - r):i + r + 1, max(0, j - r):j + r + 1].mean((1, 2))
                                         for j in range(53)], -1) for i in range(37)], -2)
-    assert torch.allclose(box_mean(x, r), ref, atol=1e-5)
+    assert torch.allclose(box_mean(x, r), ref, atol=1e-5)  # CPU float32: OpenCV's box filter
+    grad = x.clone().requires_grad_(True)  # with a gradient (training): the cumulative sums, the same means
+    assert torch.allclose(box_mean(grad, r), ref, atol=1e-5) and box_mean(grad, r).requires_grad
+    assert box_mean(x[None, :2], r).shape == (1, 2, 37, 53)  # any leading dims
     if 2 * r + 1 <= 37:  # the convolution form (flow selection, learnt gate), on a batch of two
         both = torch.stack([x, x.flip(-1)])
         assert torch.allclose(box_mean_nchw(both, r), torch.stack([ref, box_mean(x.flip(-1), r)]), atol=1e-5)
