@@ -39,9 +39,10 @@ MATCH_STRIDE = 16  # the match's cell: coarse enough for an all-pairs match on 2
 SUBCELL_TEMPERATURE = 0.02  # the soft-argmax over the best cell's neighbours (cosines), below-cell precision
 CONSISTENCY_CELLS = 1.0  # a match is kept where the backward match returns within this many cells
 SELECT_RADIUS = 4  # the per-pixel choice's residual: the grey difference less its mean over this radius, in pixels
-# ... aggregated by a colour guided filter of this radius and eps (flow_select.filtered_error). Against the 9 x 9
-# box of stops 34-42, on the photo pairs (4 seeds x 24): EPE effects 5.357 -> 5.087, standard 7.092 -> 6.850,
-# 1px, 3px and Fl-all better too; chosen among radii 4 / 9 / 17 and eps 1e-4 / 1e-2 (benchmarks/RESULTS.md, stop 43).
+# ... aggregated by a guided filter of this radius and eps, frame 1's grey the guide (flow_select.filtered_error).
+# Against the 9 x 9 box of stops 34-42, on the photo pairs (4 seeds x 24): EPE effects 5.357 -> 4.887, standard
+# 7.092 -> 6.722, 1px, 3px and Fl-all better too; chosen among radii 4 / 9 / 17 and eps 1e-4 / 1e-2
+# (benchmarks/RESULTS.md, stop 43).
 CHOICE_RADIUS = 17
 CHOICE_EPS = 1e-2
 ROW_CHUNK = 4096  # frame-1 cells matched at once: memory stays bounded at large inputs (4096 x N cosines)
