@@ -20,6 +20,7 @@ import torch
 
 from ...ops import backward_warp, box_mean_nchw
 from ...ops.guided import guided_filter
+from ..memory import identity_positions
 
 
 def _residual(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, radius: int, *,
@@ -35,9 +36,9 @@ def _residual(image1: torch.Tensor, image2: torch.Tensor, flows: torch.Tensor, r
     d = (grey1 - backward_warp(grey2.expand(k, -1, -1, -1), flows)).reshape(1, k, h, w)  # maps as channels (box_mean_nchw)
     if not neutral_outside:
         return (d - box_mean_nchw(d, radius)).abs()
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=flows.dtype), torch.arange(w, dtype=flows.dtype), indexing="ij")
-    tx, ty = xs + flows[:, 0], ys + flows[:, 1]
-    inside = ((tx >= 0) & (tx <= w - 1) & (ty >= 0) & (ty <= h - 1)).to(d.dtype)[None]  # (1, K, H, W)
+    to = identity_positions(h, w, device=flows.device, dtype=flows.dtype) + flows  # (K, 2, H, W): each sample's place
+    x, y = to[:, 0], to[:, 1]
+    inside = ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).to(d.dtype)[None]  # (1, K, H, W)
     d = d * inside
     res = (d - box_mean_nchw(d, radius) / box_mean_nchw(inside, radius).clamp_min(1e-6)).abs() * inside
     neutral = res.sum(1, keepdim=True) / inside.sum(1, keepdim=True).clamp_min(1.0)
